@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class GatewaysConfig(AppConfig):
+    name = "gateways"
+    verbose_name = "Gateways"
+
+    def ready(self) -> None:
+        from gateways import checks  # noqa: F401 - registers the system checks

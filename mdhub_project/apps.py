@@ -1,0 +1,9 @@
+from django.apps import AppConfig
+
+
+class MdhubProjectConfig(AppConfig):
+    name = "mdhub_project"
+    verbose_name = "mdhub"
+
+    def ready(self) -> None:
+        from mdhub_project import checks  # noqa: F401 - registers the system checks

@@ -1,0 +1,96 @@
+"""Login for the dashboard (session) and for scripts (token).
+
+Failed logins are counted by django-axes (a username+address pair is locked out after
+``LOGIN_FAILURE_LIMIT`` failures) and these views are also throttled per address.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate, login, logout
+from django.utils.decorators import method_decorator
+from django.views.decorators.csrf import ensure_csrf_cookie
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.permissions import AllowAny, IsAuthenticated
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+
+class LoginThrottle(AnonRateThrottle):
+    scope = "login"
+
+
+class CredentialsSerializer(serializers.Serializer[dict[str, Any]]):
+    username = serializers.CharField()
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+def _user_payload(user: Any) -> dict[str, Any]:
+    return {"username": user.get_username(), "is_staff": bool(getattr(user, "is_staff", False))}
+
+
+def _check_credentials(request: Request) -> Any:
+    serializer = CredentialsSerializer(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return authenticate(
+        request._request,
+        username=serializer.validated_data["username"],
+        password=serializer.validated_data["password"],
+    )
+
+
+BAD_LOGIN = {"detail": "Wrong username or password, or too many failed attempts: wait and retry."}
+
+
+@method_decorator(ensure_csrf_cookie, name="dispatch")
+class SessionView(APIView):
+    """``GET`` who is logged in (401 when nobody); ``POST`` log in; ``DELETE`` log out."""
+
+    throttle_classes = [LoginThrottle]
+
+    def get_permissions(self) -> list[Any]:
+        return [AllowAny()] if self.request.method in ("POST", "GET") else [IsAuthenticated()]
+
+    def get_throttles(self) -> list[Any]:
+        return super().get_throttles() if self.request.method == "POST" else []
+
+    @extend_schema(responses=inline_serializer("Me", {"username": serializers.CharField()}))
+    def get(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            return Response({"detail": "Not logged in."}, status=status.HTTP_401_UNAUTHORIZED)
+        return Response(_user_payload(request.user))
+
+    @extend_schema(request=CredentialsSerializer)
+    def post(self, request: Request) -> Response:
+        user = _check_credentials(request)
+        if user is None:
+            return Response(BAD_LOGIN, status=status.HTTP_401_UNAUTHORIZED)
+        login(request._request, user)
+        return Response(_user_payload(user))
+
+    def delete(self, request: Request) -> Response:
+        logout(request._request)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class TokenView(APIView):
+    """Trade a username and password for an API token (``Authorization: Token <key>``)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginThrottle]
+
+    @extend_schema(
+        request=CredentialsSerializer,
+        responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
+    )
+    def post(self, request: Request) -> Response:
+        user = _check_credentials(request)
+        if user is None:
+            return Response(BAD_LOGIN, status=status.HTTP_401_UNAUTHORIZED)
+        token, _ = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})

@@ -1,0 +1,24 @@
+from __future__ import annotations
+
+from django.contrib import admin
+from django.urls import URLPattern, URLResolver, include, path, re_path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from mdhub_project.auth_views import SessionView, TokenView
+from mdhub_project.dashboard_views import dashboard
+from mdhub_project.health_views import HealthView
+
+api_patterns: list[URLPattern | URLResolver] = [
+    path("health", HealthView.as_view(), name="health"),
+    path("auth/session", SessionView.as_view(), name="auth-session"),
+    path("auth/token", TokenView.as_view(), name="auth-token"),
+    path("schema", SpectacularAPIView.as_view(), name="schema"),
+    path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
+    path("", include("accounts.urls")),
+]
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("api/", include(api_patterns)),
+    re_path(r"^(?P<path>(?!api/|admin/|ws/|static/).*)$", dashboard, name="dashboard"),
+]
