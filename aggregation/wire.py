@@ -1,0 +1,150 @@
+"""The wire formats of mdhub, version 1 (docs/wire-protocol.md). No Django import.
+
+Worker → hub (ZMQ PUSH → PULL, ipc):
+    tick   ``[b"T", account, topic, key, body]``
+    status ``[b"S", account, msgpack{connected, logged_in, subscribed, error, pid, ts, drops, ...}]``
+    log    ``[b"L", account, msgpack{level, msg, ts, logger}]``
+Hub → clients (ZMQ XPUB): ``[topic, payload]``; ``topic = b"tick." + vt_symbol``.
+
+``body`` is a msgpack map of vn.py ``TickData`` field names (plus ``v``, the schema version,
+and ``recv_ns``), encoded once in the worker. It is always a map16 (it has more than 15
+entries), so the hub turns it into the client payload by rewriting the 3-byte header and
+appending ``source`` and ``seq``: no decode, no re-encode on the hub's tick path.
+
+``key`` is the snapshot's content key: 8 bytes of exchange time (ns, big-endian, signed) then
+8 bytes of a hash of the snapshot's content (volumes, turnover, open interest, prices, book).
+Python hashes tuples of numbers the same way in every process (only str/bytes hashing is
+randomised), so every worker computes the same key for the same snapshot.
+"""
+
+from __future__ import annotations
+
+import struct
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgpack
+
+if TYPE_CHECKING:
+    from vnpy.trader.object import TickData
+
+SCHEMA_VERSION = 1
+
+KIND_TICK = b"T"
+KIND_STATUS = b"S"
+KIND_LOG = b"L"
+TOPIC_PREFIX = b"tick."
+
+BOOK_FIELDS = tuple(
+    f"{side}_{what}_{level}" for side in ("bid", "ask") for what in ("price", "volume") for level in range(1, 6)
+)
+NUMBER_FIELDS = (
+    "volume",
+    "turnover",
+    "open_interest",
+    "last_price",
+    "last_volume",
+    "limit_up",
+    "limit_down",
+    "open_price",
+    "high_price",
+    "low_price",
+    "pre_close",
+    *BOOK_FIELDS,
+)
+# What makes two snapshots the same snapshot (DESIGN §3: content, not the timestamp alone).
+CONTENT_FIELDS = ("volume", "turnover", "open_interest", "last_price", *BOOK_FIELDS)
+
+_MAP16 = 0xDE
+_KEY = struct.Struct(">qq")
+_SOURCE_KEY = msgpack.packb("source")
+_SEQ_KEY = msgpack.packb("seq")
+
+
+def datetime_ns(dt: datetime) -> int:
+    """Epoch nanoseconds of an aware datetime, exactly (no float rounding)."""
+    delta = dt - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000_000 + delta.microseconds * 1_000
+
+
+_EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def topic_for(vt_symbol: str) -> bytes:
+    return TOPIC_PREFIX + vt_symbol.encode()
+
+
+def content_key(dt_ns: int, content: tuple[float, ...]) -> bytes:
+    return _KEY.pack(dt_ns, hash(content))
+
+
+def key_time(key: bytes) -> int:
+    return int.from_bytes(key[:8], "big", signed=True)
+
+
+def encode_tick(tick: TickData, recv_ns: int) -> tuple[bytes, bytes, bytes]:
+    """``(topic, key, body)`` of a vn.py tick, as the worker sends it."""
+    dt_ns = datetime_ns(tick.datetime)
+    fields: dict[str, Any] = {
+        "v": SCHEMA_VERSION,
+        "symbol": tick.symbol,
+        "exchange": tick.exchange.value,
+        "name": tick.name,
+        "datetime": dt_ns,
+    }
+    for name in NUMBER_FIELDS:
+        fields[name] = getattr(tick, name)
+    fields["localtime"] = datetime_ns(tick.localtime) if tick.localtime else None
+    fields["recv_ns"] = recv_ns
+    body: bytes = msgpack.packb(fields)
+    key = content_key(dt_ns, tuple(fields[name] for name in CONTENT_FIELDS))
+    return topic_for(tick.vt_symbol), key, body
+
+
+def source_suffix(account: str) -> bytes:
+    """The bytes the hub appends for a source; computed once per source."""
+    return _SOURCE_KEY + msgpack.packb(account)
+
+
+def extend_body(body: bytes, source_bytes: bytes, seq: int) -> bytes:
+    """Client payload from a worker body: two more map entries, appended byte-wise."""
+    if body[0] != _MAP16:
+        raise ValueError("tick body is not a msgpack map16")
+    count = (body[1] << 8 | body[2]) + 2
+    return bytes((_MAP16, count >> 8, count & 0xFF)) + body[3:] + source_bytes + _SEQ_KEY + msgpack.packb(seq)
+
+
+def decode_payload(payload: bytes) -> dict[str, Any]:
+    decoded: dict[str, Any] = msgpack.unpackb(payload)
+    return decoded
+
+
+def to_tick_data(fields: dict[str, Any]) -> TickData:
+    """A vn.py ``TickData`` from a decoded payload (imports vn.py on first use)."""
+    from zoneinfo import ZoneInfo
+
+    from vnpy.trader.constant import Exchange
+    from vnpy.trader.object import TickData
+
+    china = ZoneInfo("Asia/Shanghai")
+    kwargs = {name: fields.get(name, 0) for name in NUMBER_FIELDS}
+    localtime = fields.get("localtime")
+    tick = TickData(
+        gateway_name=str(fields.get("source", "mdhub")),
+        symbol=fields["symbol"],
+        exchange=Exchange(fields["exchange"]),
+        datetime=datetime.fromtimestamp(fields["datetime"] / 1e9, china),
+        name=fields.get("name", ""),
+        localtime=datetime.fromtimestamp(localtime / 1e9, china) if localtime else None,
+        **kwargs,
+    )
+    return tick
+
+
+def pack(obj: Any) -> bytes:
+    packed: bytes = msgpack.packb(obj)
+    return packed
+
+
+def unpack(data: bytes) -> Any:
+    return msgpack.unpackb(data)
