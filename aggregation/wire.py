@@ -36,7 +36,10 @@ KIND_LOG = b"L"
 TOPIC_PREFIX = b"tick."
 
 BOOK_FIELDS = tuple(
-    f"{side}_{what}_{level}" for side in ("bid", "ask") for what in ("price", "volume") for level in range(1, 6)
+    f"{side}_{what}_{level}"
+    for side in ("bid", "ask")
+    for what in ("price", "volume")
+    for level in range(1, 6)
 )
 NUMBER_FIELDS = (
     "volume",
@@ -57,8 +60,8 @@ CONTENT_FIELDS = ("volume", "turnover", "open_interest", "last_price", *BOOK_FIE
 
 _MAP16 = 0xDE
 _KEY = struct.Struct(">qq")
-_SOURCE_KEY = msgpack.packb("source")
-_SEQ_KEY = msgpack.packb("seq")
+_SOURCE_KEY: bytes = msgpack.packb("source")
+_SEQ_KEY: bytes = msgpack.packb("seq")
 
 
 def datetime_ns(dt: datetime) -> int:
@@ -103,7 +106,7 @@ def encode_tick(tick: TickData, recv_ns: int) -> tuple[bytes, bytes, bytes]:
 
 def source_suffix(account: str) -> bytes:
     """The bytes the hub appends for a source; computed once per source."""
-    return _SOURCE_KEY + msgpack.packb(account)
+    return _SOURCE_KEY + pack(account)
 
 
 def extend_body(body: bytes, source_bytes: bytes, seq: int) -> bytes:
@@ -111,7 +114,7 @@ def extend_body(body: bytes, source_bytes: bytes, seq: int) -> bytes:
     if body[0] != _MAP16:
         raise ValueError("tick body is not a msgpack map16")
     count = (body[1] << 8 | body[2]) + 2
-    return bytes((_MAP16, count >> 8, count & 0xFF)) + body[3:] + source_bytes + _SEQ_KEY + msgpack.packb(seq)
+    return bytes((_MAP16, count >> 8, count & 0xFF)) + body[3:] + source_bytes + _SEQ_KEY + pack(seq)
 
 
 def decode_payload(payload: bytes) -> dict[str, Any]:

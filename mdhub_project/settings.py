@@ -192,3 +192,7 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+# The simulated exchange that sim accounts read (started by runhub when MDHUB_SIM_ADDR is
+# empty): how many contracts, and snapshots per second per contract.
+MDHUB_SIM_CONTRACTS = env_int("MDHUB_SIM_CONTRACTS", 13)
+MDHUB_SIM_RATE = env_float("MDHUB_SIM_RATE", 2.0)

@@ -88,9 +88,11 @@ class TradingCalendar:
     build a new one to apply edits."""
 
     def __init__(self, rules: Iterable[SessionRule], holidays: Iterable[date]) -> None:
+        # Kept as given, so the hub can hand the same calendar to its workers.
+        self.rules: tuple[SessionRule, ...] = tuple(rules)
         day: dict[tuple[str, str], list[SessionWindow]] = {}
         night: dict[tuple[str, str], list[SessionWindow]] = {}
-        for rule in rules:
+        for rule in self.rules:
             # Exchanges spell products in different cases (rb, SR, IF); editors may not.
             key = (rule.exchange.upper(), rule.product.lower())
             (night if rule.is_night else day).setdefault(key, []).append(rule.window)
@@ -135,14 +137,22 @@ class TradingCalendar:
         with a few seconds of grace the closing ticks stamped 10:15:00 / 11:30:00 / 15:00:00
         still count. Naive ``at`` is Beijing time. An unknown exchange is never open.
         """
+        return self.open_interval(vt_symbol, at, grace) is not None
+
+    def open_interval(
+        self, vt_symbol: str, at: datetime, grace: timedelta = timedelta(seconds=0)
+    ) -> tuple[datetime, datetime] | None:
+        """The session window (widened by ``grace``, Asia/Shanghai aware) that contains
+        ``at``, or ``None`` when closed. Callers on a hot path cache it: every tick until
+        its end is inside without asking again."""
         now = china_time(at)
         resolved = self._sessions(vt_symbol)
         # A window that counts now started today or (past midnight) yesterday evening.
         for d in (now.date() - timedelta(days=1), now.date()):
             for start, end in self._intervals(resolved, d):
                 if start - grace <= now < end + grace:
-                    return True
-        return False
+                    return (start - grace).replace(tzinfo=CHINA_TZ), (end + grace).replace(tzinfo=CHINA_TZ)
+        return None
 
     def next_open(self, vt_symbol: str, at: datetime) -> datetime | None:
         """When ``vt_symbol``'s market is next open at or after ``at`` (``at`` itself if it

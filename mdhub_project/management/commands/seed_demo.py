@@ -13,6 +13,8 @@ from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand
 
 from accounts.models import MarketDataAccount
+from aggregation.models import Contract
+from gateways.simexchange import contract_universe
 
 DEMO_SOURCES = [
     # (id, priority, latency_ms, jitter_ms, loss): three copies of one simulated exchange,
@@ -29,6 +31,17 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self._ensure_admin()
+        if not Contract.objects.exists():
+            for product in contract_universe(settings.MDHUB_SIM_CONTRACTS):
+                Contract.objects.create(
+                    vt_symbol=f"{product.symbol}.{product.exchange}",
+                    symbol=product.symbol,
+                    exchange=product.exchange,
+                    name=product.name,
+                    product="期权" if product.exchange == "SSE" else "期货",
+                    size=product.multiplier,
+                    pricetick=product.tick,
+                )
         if not MarketDataAccount.objects.exists():
             for account_id, priority, latency, jitter, loss in DEMO_SOURCES:
                 MarketDataAccount.objects.create(

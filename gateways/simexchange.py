@@ -1,0 +1,267 @@
+"""The simulated exchange (DESIGN §10): realistic snapshots for demo, tests and benchmarks.
+
+One process generates snapshots for a set of contracts and publishes each once on a ZMQ PUB
+socket; every ``sim`` gateway worker subscribes and applies its own latency, jitter and
+loss, so several sources deliver copies of the same exchange stream, as several broker
+accounts do. Faults for a source are sent to the exchange's control socket and broadcast
+to that source (``ctl.<account>``): disconnect, freeze, garbage, crash, hang, storm.
+
+    python -m gateways.simexchange serve --pub ipc://run/sim.ipc --control ipc://run/simctl.ipc
+    python -m gateways.simexchange fault --control ipc://run/simctl.ipc sim-b freeze --seconds 10
+
+The simulated market is open around the clock (its stamps are the wall clock), so the
+demo shows ticks at any hour; its sources skip the trading-session rule. No Django import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import signal
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgpack
+import zmq
+
+SNAP_TOPIC = b"snap"
+CONTROL_PREFIX = b"ctl."
+FAULTS = ("disconnect", "freeze", "garbage", "crash", "hang", "storm", "recover")
+
+
+@dataclass(frozen=True)
+class Product:
+    symbol: str
+    exchange: str
+    name: str
+    tick: float
+    price: float
+    multiplier: int
+
+
+# Real contracts' tick sizes, rough price levels and multipliers, one per exchange kind.
+PRODUCTS = (
+    Product("rb2601", "SHFE", "螺纹钢2601", 1.0, 3100.0, 10),
+    Product("cu2601", "SHFE", "沪铜2601", 10.0, 78000.0, 5),
+    Product("au2602", "SHFE", "黄金2602", 0.02, 940.0, 1000),
+    Product("IF2512", "CFFEX", "沪深300指数2512", 0.2, 4600.0, 300),
+    Product("IC2512", "CFFEX", "中证500指数2512", 0.2, 7000.0, 200),
+    Product("m2601", "DCE", "豆粕2601", 1.0, 2950.0, 10),
+    Product("i2601", "DCE", "铁矿石2601", 0.5, 780.0, 100),
+    Product("SR601", "CZCE", "白糖601", 1.0, 5500.0, 10),
+    Product("TA601", "CZCE", "PTA601", 2.0, 4700.0, 5),
+    Product("MA601", "CZCE", "甲醇601", 1.0, 2400.0, 10),
+    Product("sc2601", "INE", "原油2601", 0.1, 480.0, 1000),
+    Product("si2601", "GFEX", "工业硅2601", 5.0, 9000.0, 5),
+    Product("10008888", "SSE", "50ETF购12月3000", 0.0001, 0.2100, 10000),
+)
+
+
+def contract_universe(count: int) -> list[Product]:
+    """``count`` contracts: the real list first, then further delivery months of it."""
+    contracts = list(PRODUCTS[:count])
+    month = 2
+    while len(contracts) < count:
+        for base in PRODUCTS:
+            if len(contracts) >= count or base.exchange == "SSE":
+                continue
+            digits = 3 if base.exchange == "CZCE" else 4
+            symbol = base.symbol[:-digits] + str(int(base.symbol[-digits:]) + month).zfill(digits)
+            contracts.append(
+                Product(symbol, base.exchange, base.name, base.tick, base.price, base.multiplier)
+            )
+        month += 1
+    return contracts
+
+
+@dataclass
+class ContractSim:
+    product: Product
+    rng: random.Random
+    pre_close: float = 0.0
+    price: float = 0.0
+    volume: int = 0
+    turnover: float = 0.0
+    open_interest: int = 0
+    open_price: float = 0.0
+    high: float = 0.0
+    low: float = 0.0
+    fields: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        tick = self.product.tick
+        self.pre_close = round(self.product.price / tick) * tick
+        self.price = self.open_price = self.high = self.low = self.pre_close
+        self.open_interest = self.rng.randint(50_000, 500_000)
+        self.limit_up = self._round(self.pre_close * 1.07)
+        self.limit_down = self._round(self.pre_close * 0.93)
+
+    def _round(self, price: float) -> float:
+        tick = self.product.tick
+        return round(round(price / tick) * tick, 6)
+
+    def step(self, now_ns: int) -> dict[str, Any]:
+        """The next snapshot: a random walk in whole ticks, within the price limits."""
+        product, rng = self.product, self.rng
+        moved = self.price + rng.choice((-1, 0, 0, 0, 1)) * product.tick
+        self.price = self._round(
+            min(max(moved, self.limit_down + product.tick), self.limit_up - product.tick)
+        )
+        traded = rng.randint(0, 20)
+        self.volume += traded
+        self.turnover += traded * self.price * product.multiplier
+        self.open_interest += rng.randint(-traded, traded)
+        self.high = max(self.high, self.price)
+        self.low = min(self.low, self.price)
+        # CZCE stamps carry whole seconds only: several snapshots share one.
+        resolution = 1_000_000_000 if product.exchange == "CZCE" else 1_000_000
+        stamp = now_ns - now_ns % resolution
+        snap: dict[str, Any] = {
+            "symbol": product.symbol,
+            "exchange": product.exchange,
+            "name": product.name,
+            "datetime": stamp,
+            "volume": float(self.volume),
+            "turnover": self.turnover,
+            "open_interest": float(self.open_interest),
+            "last_price": self.price,
+            "last_volume": float(traded),
+            "limit_up": self.limit_up,
+            "limit_down": self.limit_down,
+            "open_price": self.open_price,
+            "high_price": self.high,
+            "low_price": self.low,
+            "pre_close": self.pre_close,
+        }
+        tick = product.tick
+        for level in range(1, 6):
+            snap[f"bid_price_{level}"] = self._round(self.price - level * tick)
+            snap[f"ask_price_{level}"] = self._round(self.price + level * tick)
+            snap[f"bid_volume_{level}"] = float(rng.randint(1, 200))
+            snap[f"ask_volume_{level}"] = float(rng.randint(1, 200))
+        return snap
+
+
+class SimExchange:
+    """Generates ``rate`` snapshots per second per contract and publishes them."""
+
+    def __init__(
+        self,
+        pub_addr: str,
+        control_addr: str,
+        contracts: int = 13,
+        rate: float = 2.0,
+        seed: int | None = None,
+    ) -> None:
+        self.rng = random.Random(seed)
+        self.sims = [ContractSim(p, self.rng) for p in contract_universe(contracts)]
+        self.rate = rate
+        self.ctx = zmq.Context.instance()
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.setsockopt(zmq.SNDHWM, 1_000_000)
+        self.pub.setsockopt(zmq.LINGER, 0)
+        self.pub.bind(pub_addr)
+        self.control = self.ctx.socket(zmq.REP)
+        self.control.setsockopt(zmq.LINGER, 0)
+        self.control.bind(control_addr)
+        self.shutdown = False
+        self.published = 0
+
+    def run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.control, zmq.POLLIN)
+        interval_ns = int(1e9 / (self.rate * len(self.sims))) if self.rate > 0 else 0
+        next_ns = time.time_ns()
+        index = 0
+        while not self.shutdown:
+            now = time.time_ns()
+            # Catch up in a burst when behind, but never more than one round of contracts.
+            burst = 0
+            while interval_ns and next_ns <= now and burst < len(self.sims):
+                sim = self.sims[index]
+                index = (index + 1) % len(self.sims)
+                self.pub.send_multipart((SNAP_TOPIC, msgpack.packb(sim.step(now))))
+                self.published += 1
+                next_ns += interval_ns
+                burst += 1
+            if next_ns < now - 1_000_000_000:
+                next_ns = now  # fell far behind (machine busy): skip, do not flood
+            wait_ms = max(0.0, (next_ns - time.time_ns()) / 1e6) if interval_ns else 100.0
+            if poller.poll(int(min(wait_ms, 100.0))):
+                self._handle_control()
+
+    def _handle_control(self) -> None:
+        try:
+            request = msgpack.unpackb(self.control.recv())
+            account = str(request["account"])
+            fault = str(request["fault"])
+            if fault not in FAULTS:
+                raise ValueError(f"unknown fault {fault!r}; known: {', '.join(FAULTS)}")
+            self.pub.send_multipart((CONTROL_PREFIX + account.encode(), msgpack.packb(request)))
+            self.control.send(msgpack.packb({"ok": True}))
+        except (KeyError, ValueError, TypeError, msgpack.UnpackException) as exc:
+            self.control.send(msgpack.packb({"ok": False, "error": str(exc)}))
+
+    def close(self) -> None:
+        self.pub.close()
+        self.control.close()
+
+
+def send_fault(
+    control_addr: str, account: str, fault: str, seconds: float = 0.0, timeout: float = 3.0, **extra: Any
+) -> dict[str, Any]:
+    """Ask the simulated exchange to inject ``fault`` into source ``account``."""
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, int(timeout * 1000))
+    sock.connect(control_addr)
+    try:
+        sock.send(msgpack.packb({"account": account, "fault": fault, "seconds": seconds, **extra}))
+        reply: dict[str, Any] = msgpack.unpackb(sock.recv())
+        return reply
+    except zmq.Again:
+        return {"ok": False, "error": f"the simulated exchange at {control_addr} did not answer"}
+    finally:
+        sock.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m gateways.simexchange")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the simulated exchange")
+    serve.add_argument("--pub", required=True)
+    serve.add_argument("--control", required=True)
+    serve.add_argument("--contracts", type=int, default=len(PRODUCTS))
+    serve.add_argument("--rate", type=float, default=2.0, help="snapshots per second per contract")
+    serve.add_argument("--seed", type=int, default=None)
+    fault = sub.add_parser("fault", help="inject a fault into one sim source")
+    fault.add_argument("--control", required=True)
+    fault.add_argument("account")
+    fault.add_argument("fault", choices=FAULTS)
+    fault.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args(argv)
+
+    if args.command == "fault":
+        reply = send_fault(args.control, args.account, args.fault, args.seconds)
+        print(reply.get("error") or f"{args.fault} sent to {args.account}")
+        return 0 if reply.get("ok") else 1
+
+    exchange = SimExchange(args.pub, args.control, args.contracts, args.rate, args.seed)
+
+    def stop(signum: int, frame: Any) -> None:
+        exchange.shutdown = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        exchange.run()
+    finally:
+        exchange.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

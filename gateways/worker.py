@@ -1,0 +1,169 @@
+"""The gateway worker process: one per account, started by the hub (DESIGN §1, §3).
+
+    python -m gateways.worker < spec.json
+
+The spec (account, kind, settings with secrets, endpoints, work directory, subscriptions,
+contracts, calendar) comes on standard input, so secrets are never on a command line or
+on disk. The worker runs in its own work directory (vn.py writes flow files under
+``./.vntrader``), sends ticks, a status frame every ``STATUS_INTERVAL`` (the heartbeat) and
+its logs to the hub, and takes commands from the hub. It is stopped by ending the process:
+vn.py's ``close()`` can crash or deadlock. No Django import.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from datetime import date
+from datetime import time as dtime
+from pathlib import Path
+from typing import Any
+
+import zmq
+
+from aggregation.cleanse import Cleanser
+from aggregation.wire import KIND_STATUS, pack, unpack
+from gateways.kinds import kind_class
+from gateways.kinds.base import GatewayKind, HubLogHandler, Sender, TickEmitter
+from mdhub_project.logredact import RedactSecretsFilter
+
+STATUS_INTERVAL = 0.5
+# Cleansing drops are summarised in one log line a second; past this share of the ticks
+# the line is an ERROR (the source is sending junk), below it a WARNING.
+JUNK_ERROR_SHARE = 0.5
+
+log = logging.getLogger("mdhub.worker")
+
+
+def calendar_from_spec(data: dict[str, Any] | None) -> Any:
+    if not data:
+        return None
+    from monitoring.sessions import SessionRule, SessionWindow, TradingCalendar
+
+    rules = [
+        SessionRule(
+            exchange=r["exchange"],
+            product=r["product"],
+            window=SessionWindow(dtime.fromisoformat(r["start"]), dtime.fromisoformat(r["end"]), r["kind"]),
+            is_night=r["is_night"],
+        )
+        for r in data["rules"]
+    ]
+    return TradingCalendar(rules, [date.fromisoformat(d) for d in data["holidays"]])
+
+
+class Worker:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.account: str = spec["account"]
+        self.shutdown = threading.Event()
+        self.ctx: zmq.Context[Any] = zmq.Context.instance()
+        self.sender = Sender(self.ctx, spec["ingest"], self.account)
+        self.cleanser = Cleanser(
+            calendar=calendar_from_spec(spec.get("calendar")),
+            max_skew_ns=int(float(spec.get("max_skew", 60)) * 1e9),
+        )
+        self.emitter = TickEmitter(self.sender, self.cleanser)
+        self.kind: GatewayKind = kind_class(spec["gateway_type"])(spec, self.emitter)
+        self._last_drops: dict[str, int] = {}
+        self._last_received = 0
+
+    def run(self) -> None:
+        control = self.ctx.socket(zmq.SUB)
+        control.setsockopt(zmq.LINGER, 0)
+        control.setsockopt(zmq.SUBSCRIBE, self.account.encode())
+        control.setsockopt(zmq.SUBSCRIBE, b"*")
+        control.connect(self.spec["control"])
+        threading.Thread(target=self._status_loop, name="status", daemon=True).start()
+        self.kind.start()
+        self.kind.subscribe(list(self.spec.get("subscriptions") or []))
+        while not self.shutdown.is_set():
+            if control.poll(200):
+                _, data = control.recv_multipart()
+                self._command(unpack(data))
+
+    def _command(self, command: dict[str, Any]) -> None:
+        if command.get("cmd") == "subscribe":
+            self.kind.subscribe(list(command.get("symbols") or []))
+        else:
+            self.kind.handle_command(command)
+
+    def _status_loop(self) -> None:
+        next_summary = time.monotonic() + 1.0
+        while not self.shutdown.is_set():
+            status = self.kind.status()
+            if status.extra.get("hang"):
+                return  # a hung worker sends no heartbeat: that is what the hub must notice
+            frame = {
+                "connected": status.connected,
+                "logged_in": status.logged_in,
+                "subscribed": status.subscribed,
+                "error": status.error,
+                "reconnects": status.reconnects,
+                "pid": os.getpid(),
+                "ts": time.time(),
+                "received": self.emitter.received,
+                "sent": self.emitter.sent,
+                "drops": self.cleanser.counts(),
+                "backpressure": self.sender.dropped,
+            }
+            self.sender.send(KIND_STATUS, pack(frame))
+            if time.monotonic() >= next_summary:
+                next_summary += 1.0
+                self._summarise_drops()
+            time.sleep(STATUS_INTERVAL)
+
+    def _summarise_drops(self) -> None:
+        drops = self.cleanser.counts()
+        new = {rule: n - self._last_drops.get(rule, 0) for rule, n in drops.items()}
+        new = {rule: n for rule, n in new.items() if n}
+        received = self.emitter.received - self._last_received
+        self._last_drops, self._last_received = drops, self.emitter.received
+        if not new:
+            return
+        total = sum(new.values())
+        detail = ", ".join(f"{rule}: {n}" for rule, n in sorted(new.items()))
+        level = logging.ERROR if received and total / received > JUNK_ERROR_SHARE else logging.WARNING
+        log.log(
+            level,
+            "%s: dropped %d bad ticks of %d in the last second (%s)",
+            self.account,
+            total,
+            received,
+            detail,
+        )
+
+    def stop(self, signum: int, frame: Any) -> None:
+        if self.kind.status().extra.get("hang"):
+            return
+        self.shutdown.set()
+
+
+def main() -> None:
+    spec = json.loads(sys.stdin.read())
+    workdir = Path(spec["workdir"])
+    (workdir / ".vntrader").mkdir(parents=True, exist_ok=True)
+    # vn.py picks ./.vntrader of the working directory for its flow files: one per account.
+    os.chdir(workdir)
+    logging.basicConfig(level=spec.get("log_level", "INFO"), format="%(asctime)s %(levelname)s %(message)s")
+    worker = Worker(spec)
+    handler = HubLogHandler(worker.sender)
+    handler.addFilter(RedactSecretsFilter())
+    logging.getLogger().addHandler(handler)
+    signal.signal(signal.SIGTERM, worker.stop)
+    signal.signal(signal.SIGINT, worker.stop)
+    try:
+        worker.run()
+    finally:
+        # Skip vn.py's close() and every atexit hook: end the process here.
+        logging.shutdown()
+        os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
