@@ -89,10 +89,10 @@ class Cleanser:
     def _check(self, tick: TickData) -> str | None:
         for name in PRICE_FIELDS:
             value = getattr(tick, name)
+            if not math.isfinite(value) or value < 0:
+                return "price_invalid"
             if value >= EMPTY_PRICE:
                 setattr(tick, name, 0.0)
-            elif not math.isfinite(value) or value < 0:
-                return "price_invalid"
         last = tick.last_price
         bid, ask = tick.bid_price_1, tick.ask_price_1
         # An option quote may carry only bid/ask and no trade yet (volume 0): that is a

@@ -78,7 +78,10 @@ class TickHub:
         # Verbose: hear every subscription, not just the first per topic, so a client that
         # reconnects still triggers an upstream subscription.
         self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        # No send limit: a ROUTER silently drops past it, and a snapshot of thousands of
+        # topics (option chains) must arrive whole.
         self.snapshot = self._bind(zmq.ROUTER, snapshot_addr)
+        self.snapshot.setsockopt(zmq.SNDHWM, 0)
         self.control = self._bind(zmq.PUB, control_addr)
         self.poller = zmq.Poller()
         for sock in (self.ingest, self.pub, self.snapshot):

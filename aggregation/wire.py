@@ -20,7 +20,7 @@ randomised), so every worker computes the same key for the same snapshot.
 from __future__ import annotations
 
 import struct
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any
 
 import msgpack
@@ -71,6 +71,13 @@ def datetime_ns(dt: datetime) -> int:
 
 
 _EPOCH = datetime.fromisoformat("1970-01-01T00:00:00+00:00")
+
+
+def datetime_from_ns(ns: int, tz: tzinfo) -> datetime:
+    """The exact inverse of ``datetime_ns`` (``fromtimestamp(ns / 1e9)`` loses microseconds
+    to float rounding, and with them the content key)."""
+    seconds, rest = divmod(ns, 1_000_000_000)
+    return datetime.fromtimestamp(seconds, tz).replace(microsecond=rest // 1_000)
 
 
 def topic_for(vt_symbol: str) -> bytes:
@@ -136,9 +143,9 @@ def to_tick_data(fields: dict[str, Any]) -> TickData:
         gateway_name=str(fields.get("source", "mdhub")),
         symbol=fields["symbol"],
         exchange=Exchange(fields["exchange"]),
-        datetime=datetime.fromtimestamp(fields["datetime"] / 1e9, china),
+        datetime=datetime_from_ns(fields["datetime"], china),
         name=fields.get("name", ""),
-        localtime=datetime.fromtimestamp(localtime / 1e9, china) if localtime else None,
+        localtime=datetime_from_ns(localtime, china) if localtime else None,
         **kwargs,
     )
     return tick

@@ -10,12 +10,12 @@ import random
 import signal
 import threading
 import time
-from datetime import datetime
 from typing import Any
 
 import msgpack
 import zmq
 
+from aggregation.wire import datetime_from_ns
 from gateways.kinds.base import GatewayKind, KindStatus, TickEmitter
 from gateways.simexchange import CONTROL_PREFIX, SNAP_TOPIC
 
@@ -133,7 +133,7 @@ class SimKind(GatewayKind):
                 snap = _garble(snap, self.rng)
         fields = dict(snap)
         fields["exchange"] = self._exchanges[snap["exchange"]]
-        fields["datetime"] = datetime.fromtimestamp(snap["datetime"] / 1e9, self._tz)
+        fields["datetime"] = datetime_from_ns(snap["datetime"], self._tz)
         tick = self._tick_cls(gateway_name=self.account, **fields)
         self.emit(tick)
 

@@ -1,0 +1,788 @@
+"""Read the hub's tick stream: the client library strategies use (DESIGN §3, docs/client.md).
+
+    with HubClient(HubAddress("tcp://127.0.0.1:5555", "tcp://127.0.0.1:5556"), ["rb"]) as client:
+        for tick in client:
+            ...
+
+    python -m aggregation.client rb --count 10        # the same, printed
+
+pyzmq and msgpack only, no Django import: a strategy needs neither Django nor the hub's
+settings (vn.py only for ``as_tick_data=True``).
+
+What it guarantees, per hub and topic (docs/wire-protocol.md):
+
+* **Snapshot, then live, no gap, no duplicate** (the ZeroMQ Guide's Clone pattern). The SUB
+  subscribes first; once its connection is up, a DEALER asks the hub's snapshot ROUTER for
+  the last value of every subscribed prefix. Live ticks wait in the SUB's queue meanwhile;
+  those whose ``seq`` is not past the snapshot's are dropped (``stale_dropped``).
+* **Gaps** in ``seq`` are counted (``gaps``) and reported to ``on_gap``.
+* **Reconnects by itself**: ZeroMQ reconnects TCP on its own; heartbeats find a dead peer; after
+  every reconnect the client takes a new snapshot (it catches up on the last values); a hub
+  that restarted (its ``seq`` starts again at 1) is followed, not mistaken for old data.
+* **Several hubs**: their streams are merged and the copies of one exchange snapshot are
+  delivered once, first arrival wins (``aggregation.dedup``), keyed by content because each
+  hub numbers its ticks its own way.
+
+Not thread-safe (ZeroMQ sockets are not): use a client from one thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import os
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, Literal, Self, overload
+from zoneinfo import ZoneInfo
+
+import zmq
+from zmq.utils.monitor import parse_monitor_message
+
+from aggregation import wire
+from aggregation.dedup import FirstArrival
+
+if TYPE_CHECKING:
+    from vnpy.trader.object import TickData
+
+log = logging.getLogger("mdhub.client")
+
+DEFAULT_PUB = "tcp://127.0.0.1:5555"
+DEFAULT_SNAPSHOT = "tcp://127.0.0.1:5556"
+ALL = "tick."
+SNAPSHOT_TIMEOUT = 3.0
+# ZeroMQ retries a lost TCP connection by itself, first quickly, then backing off to this.
+RECONNECT_IVL_MS = 100
+RECONNECT_IVL_MAX_MS = 5_000
+# Without heartbeats a hub whose machine died (no FIN, no RST) looks connected forever.
+HEARTBEAT_IVL_MS = 1_000
+HEARTBEAT_TIMEOUT_MS = 5_000
+# Messages read from one hub per poll: enough to amortise the poll, few enough that one
+# busy hub does not starve the others.
+BATCH = 1_000
+# A hub seen restarting without a reconnect (behind a proxy) gets a new snapshot, but one
+# snapshot covers every topic of that restart, so not again within this many seconds.
+RESNAPSHOT_INTERVAL = 10.0
+CHINA = ZoneInfo("Asia/Shanghai")
+
+GapHandler = Callable[["HubAddress", str, int, int], object]
+
+
+@dataclass(frozen=True, slots=True)
+class HubAddress:
+    """Where one hub serves: its tick PUB and, optionally, its snapshot ROUTER."""
+
+    pub: str
+    snapshot: str | None = None
+
+    def __post_init__(self) -> None:
+        for endpoint in (self.pub, self.snapshot):
+            if endpoint is not None and "://" not in endpoint:
+                raise ValueError(
+                    f"{endpoint!r} is not a ZeroMQ endpoint: write it with its transport, "
+                    f"e.g. tcp://{endpoint or '127.0.0.1:5555'}"
+                )
+
+    @classmethod
+    def parse(cls, spec: str) -> HubAddress:
+        """``"tcp://h:5555,tcp://h:5556"`` → pub and snapshot; ``"tcp://h:5555"`` → pub only."""
+        pub, _, snapshot = spec.partition(",")
+        return cls(pub.strip(), snapshot.strip() or None)
+
+    def __str__(self) -> str:
+        return self.pub
+
+
+def normalise_topic(topic: str) -> str:
+    """The topic prefix a subscription string stands for.
+
+    ``"rb2601.SHFE"`` and ``"tick.rb2601.SHFE"`` → ``"tick.rb2601.SHFE"``; ``"rb"`` →
+    ``"tick.rb"``; ``""``, ``"tick"`` and ``"tick."`` → ``"tick."`` (everything).
+    """
+    text = topic.strip()
+    if any(c.isspace() for c in text):
+        raise ValueError(f"topic {topic!r} has a space in it: give one symbol or prefix per topic")
+    if text in ("", "tick", ALL):
+        return ALL
+    if text.startswith(ALL):
+        return text
+    return ALL + text
+
+
+def _is_product(text: str) -> bool:
+    return text.isascii() and text.isalpha() and text != "tick"
+
+
+def _product_of(topic: bytes) -> str:
+    """``b"tick.rb2601.SHFE"`` → ``"rb"``, ``b"tick.IO2601-C-4000.CFFEX"`` → ``"IO"``."""
+    symbol = topic[len(wire.TOPIC_PREFIX) :]
+    end = 0
+    while end < len(symbol) and (0x41 <= symbol[end] <= 0x5A or 0x61 <= symbol[end] <= 0x7A):
+        end += 1
+    return symbol[:end].decode("ascii")
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    """What a client asked for.
+
+    A bare product code (letters only: ``"rb"``, ``"IF"``, ``"a"``) means that product exactly:
+    ``"a"`` (DCE soybean No. 1) does not bring ``ag`` or ``au``, though the ZeroMQ prefix
+    ``tick.a`` does, so the client filters those out. Anything else is a plain prefix of the
+    topic: a contract (``"rb2601.SHFE"``), or a raw prefix (``"tick.a"`` brings ag and au too).
+    """
+
+    # What the SUB subscribes to and the snapshot asks for: none is covered by another, so
+    # no snapshot entry comes twice.
+    prefixes: tuple[bytes, ...]
+    raw: tuple[bytes, ...]
+    products: frozenset[str]
+
+    @classmethod
+    def parse(cls, topics: Sequence[str]) -> Subscription:
+        if isinstance(topics, str):
+            topics = [topics]
+        if not topics:
+            raise ValueError(
+                'no topics: pass symbols or prefixes, e.g. ["rb2601.SHFE", "au"], or [""] for all'
+            )
+        raw: set[bytes] = set()
+        products: set[str] = set()
+        for topic in topics:
+            prefix = normalise_topic(topic)
+            if _is_product(topic.strip()):
+                products.add(topic.strip())
+            else:
+                raw.add(prefix.encode())
+        wanted = raw | {wire.TOPIC_PREFIX + p.encode() for p in products}
+        prefixes = tuple(sorted(p for p in wanted if not any(p != q and p.startswith(q) for q in wanted)))
+        return cls(prefixes, tuple(sorted(raw)), frozenset(products))
+
+    def wants(self, topic: bytes) -> bool:
+        return any(topic.startswith(p) for p in self.raw) or _product_of(topic) in self.products
+
+
+@dataclass(slots=True)
+class _Last:
+    """The last tick taken from one hub on one topic."""
+
+    seq: int
+    time: int
+
+
+@dataclass(slots=True)
+class _Snapshot:
+    dealer: zmq.Socket[bytes]
+    deadline: float
+    pending: int
+    announced: int = 0
+    items: list[tuple[bytes, bytes]] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Hub:
+    address: HubAddress
+    sub: zmq.Socket[bytes]
+    monitor: zmq.Socket[bytes]
+    label: str
+    # Live ticks are left in the SUB's queue while a snapshot is under way (Clone pattern).
+    paused: bool = False
+    connected: bool = False
+    ever_connected: bool = False
+    snap: _Snapshot | None = None
+    snapshot_wanted: bool = False
+    last_snapshot: float = -math.inf
+    seqs: dict[bytes, _Last] = field(default_factory=dict)
+
+
+class HubClient[T]:
+    """Ticks from one or more hubs, snapshot first, then live (see the module docstring).
+
+    ``hubs``: one ``HubAddress`` or several (merged, each tick delivered once). ``topics``:
+    symbols (``"rb2601.SHFE"``), product codes (``"rb"``), raw topic prefixes
+    (``"tick.rb"``) or ``""`` for everything. ``snapshot=False`` starts with the next live
+    tick instead. ``as_tick_data=True`` yields vn.py ``TickData``, otherwise the decoded
+    payload dicts (vn.py field names, ``datetime`` in epoch ns, plus ``source``, ``seq``,
+    ``recv_ns``). ``on_gap(hub, topic, expected_seq, got_seq)`` is called for every gap, on
+    the thread that calls ``recv``. ``rcvhwm`` bounds the ticks ZeroMQ queues per hub when
+    the caller falls behind; past it the hub drops them for this client, which then shows
+    up as gaps. An exception raised by ``on_gap`` is logged, and the stream goes on.
+
+    Counters: ``received`` (messages read from all hubs), ``delivered`` (returned by
+    ``recv``), ``duplicates`` (copies already delivered from another hub), ``late`` (copies
+    older than what another hub already delivered), ``gaps`` (seqs skipped),
+    ``stale_dropped`` (ticks not past the last one taken from that hub, e.g. live ticks the
+    snapshot already covers), ``restarts`` (a hub's seq started again), ``snapshots``,
+    ``snapshot_ticks``, ``snapshot_timeouts``, ``bad`` (undecodable messages).
+    """
+
+    @overload
+    def __init__(
+        self: HubClient[dict[str, Any]],
+        hubs: Sequence[HubAddress] | HubAddress,
+        topics: Sequence[str],
+        *,
+        snapshot: bool = True,
+        as_tick_data: Literal[False] = False,
+        on_gap: GapHandler | None = None,
+        rcvhwm: int = 100_000,
+        snapshot_timeout: float = SNAPSHOT_TIMEOUT,
+        context: zmq.Context[Any] | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: HubClient[TickData],
+        hubs: Sequence[HubAddress] | HubAddress,
+        topics: Sequence[str],
+        *,
+        snapshot: bool = True,
+        as_tick_data: Literal[True],
+        on_gap: GapHandler | None = None,
+        rcvhwm: int = 100_000,
+        snapshot_timeout: float = SNAPSHOT_TIMEOUT,
+        context: zmq.Context[Any] | None = None,
+    ) -> None: ...
+
+    @overload
+    def __init__(
+        self: HubClient[dict[str, Any] | TickData],
+        hubs: Sequence[HubAddress] | HubAddress,
+        topics: Sequence[str],
+        *,
+        snapshot: bool = True,
+        as_tick_data: bool,
+        on_gap: GapHandler | None = None,
+        rcvhwm: int = 100_000,
+        snapshot_timeout: float = SNAPSHOT_TIMEOUT,
+        context: zmq.Context[Any] | None = None,
+    ) -> None: ...
+
+    def __init__(
+        self,
+        hubs: Sequence[HubAddress] | HubAddress,
+        topics: Sequence[str],
+        *,
+        snapshot: bool = True,
+        as_tick_data: bool = False,
+        on_gap: GapHandler | None = None,
+        rcvhwm: int = 100_000,
+        snapshot_timeout: float = SNAPSHOT_TIMEOUT,
+        context: zmq.Context[Any] | None = None,
+    ) -> None:
+        addresses = [hubs] if isinstance(hubs, HubAddress) else list(hubs)
+        if not addresses:
+            raise ValueError("no hubs: pass HubAddress('tcp://host:5555', 'tcp://host:5556') for each hub")
+        if len({a.pub for a in addresses}) != len(addresses):
+            raise ValueError("the same hub is listed twice: give each hub's PUB address once")
+        self.subscription = Subscription.parse(topics)
+        self.snapshot = snapshot
+        self.snapshot_timeout = snapshot_timeout
+        self.rcvhwm = rcvhwm
+        self.on_gap = on_gap
+        self._convert: Callable[[dict[str, Any]], Any] = wire.to_tick_data if as_tick_data else _identity
+        self._own_context = context is None
+        self._ctx: zmq.Context[Any] = zmq.Context() if context is None else context
+        self._poller = zmq.Poller()
+        self._ready: deque[T] = deque()
+        self._dedup = FirstArrival()
+        self._wanted: dict[bytes, bool] = {}
+        self._closed = False
+
+        self.received = 0
+        self.delivered = 0
+        self.duplicates = 0
+        self.late = 0
+        self.gaps = 0
+        self.stale_dropped = 0
+        self.restarts = 0
+        self.snapshots = 0
+        self.snapshot_ticks = 0
+        self.snapshot_timeouts = 0
+        self.bad = 0
+
+        self._hubs: list[_Hub] = []
+        for address in addresses:
+            try:
+                self._open(address)
+            except zmq.ZMQError as exc:
+                self.close()
+                raise ValueError(
+                    f"cannot connect to {address.pub}: {exc.strerror}; write it as tcp://host:port"
+                ) from exc
+
+    # -- public API ------------------------------------------------------------------------
+
+    @property
+    def hubs(self) -> list[HubAddress]:
+        return [hub.address for hub in self._hubs]
+
+    @property
+    def connected_hubs(self) -> list[HubAddress]:
+        """The hubs whose tick connection is up now."""
+        return [hub.address for hub in self._hubs if hub.connected]
+
+    def recv(self, timeout: float | None = None) -> T | None:
+        """The next tick; ``None`` when none came within ``timeout`` seconds (None: wait)."""
+        if self._closed:
+            raise RuntimeError("this HubClient is closed: create a new one")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not self._ready:
+            self._step(deadline)
+            if not self._ready and deadline is not None and time.monotonic() >= deadline:
+                return None
+        self.delivered += 1
+        return self._ready.popleft()
+
+    def __iter__(self) -> Iterator[T]:
+        while True:
+            tick = self.recv(None)
+            if tick is not None:
+                yield tick
+
+    def stats(self) -> dict[str, int]:
+        names = ("received", "delivered", "duplicates", "late", "gaps", "stale_dropped", "restarts")
+        more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "bad")
+        return {name: getattr(self, name) for name in names + more}
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        for hub in self._hubs:
+            if hub.snap is not None:
+                hub.snap.dealer.close(linger=0)
+            hub.sub.disable_monitor()
+            hub.monitor.close(linger=0)
+            hub.sub.close(linger=0)
+        if self._own_context:
+            self._ctx.term()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # -- sockets ---------------------------------------------------------------------------
+
+    def _open(self, address: HubAddress) -> None:
+        sub: zmq.Socket[bytes] = self._ctx.socket(zmq.SUB)
+        sub.setsockopt(zmq.LINGER, 0)
+        sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
+        sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
+        sub.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
+        sub.setsockopt(zmq.HEARTBEAT_IVL, HEARTBEAT_IVL_MS)
+        sub.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
+        # Asks the hub to drop this connection too when our heartbeats stop.
+        sub.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
+        # The monitor says when the connection is up (time to take a snapshot) or lost.
+        monitor: zmq.Socket[bytes] = sub.get_monitor_socket(
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+        )
+        hub = _Hub(address, sub, monitor, address.pub)
+        self._hubs.append(hub)  # from now on close() closes its sockets
+        for prefix in self.subscription.prefixes:
+            sub.setsockopt(zmq.SUBSCRIBE, prefix)
+        sub.connect(address.pub)
+        self._poller.register(monitor, zmq.POLLIN)
+        if self._snapshots_from(hub):
+            # Nothing is read before the first snapshot, so it comes first.
+            hub.paused = True
+        else:
+            self._poller.register(sub, zmq.POLLIN)
+
+    def _snapshots_from(self, hub: _Hub) -> bool:
+        return self.snapshot and hub.address.snapshot is not None
+
+    def _step(self, deadline: float | None) -> None:
+        """Wait for one round of socket events (or the next timer) and handle it."""
+        now = time.monotonic()
+        until = math.inf if deadline is None else deadline
+        for hub in self._hubs:
+            if hub.snap is not None:
+                until = min(until, hub.snap.deadline)
+        timeout_ms = None if until == math.inf else max(0, math.ceil((until - now) * 1000))
+        events = dict(self._poller.poll(timeout_ms))
+        # Connection events first: a new connection must pause its SUB before it is read.
+        for hub in self._hubs:
+            if hub.monitor in events:
+                self._on_monitor(hub)
+        for hub in self._hubs:
+            if hub.snap is not None and hub.snap.dealer in events:
+                self._on_snapshot_reply(hub)
+        for hub in self._hubs:
+            if not hub.paused and hub.sub in events:
+                self._drain(hub, BATCH)
+        now = time.monotonic()
+        for hub in self._hubs:
+            if hub.snap is not None and now >= hub.snap.deadline:
+                self._finish_snapshot(hub, timed_out=True)
+            if hub.snapshot_wanted:
+                self._start_snapshot(hub)
+
+    def _on_monitor(self, hub: _Hub) -> None:
+        while True:
+            try:
+                event = parse_monitor_message(hub.monitor.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                log.info("connected to hub %s", hub.label)
+                hub.connected = True
+                if self._snapshots_from(hub):
+                    if hub.ever_connected:
+                        # Ticks from before the connection was lost are still queued: deliver
+                        # them now, before the snapshot makes them look stale.
+                        self._drain(hub, None)
+                    self._pause(hub)
+                    hub.snapshot_wanted = True
+                hub.ever_connected = True
+            elif event["event"] == zmq.EVENT_DISCONNECTED:
+                log.warning("lost the connection to hub %s; ZeroMQ reconnects by itself", hub.label)
+                hub.connected = False
+
+    def _pause(self, hub: _Hub) -> None:
+        if not hub.paused:
+            self._poller.unregister(hub.sub)
+            hub.paused = True
+
+    def _resume(self, hub: _Hub) -> None:
+        if hub.paused:
+            self._poller.register(hub.sub, zmq.POLLIN)
+            hub.paused = False
+
+    def _drain(self, hub: _Hub, limit: int | None) -> None:
+        count = 0
+        while limit is None or count < limit:
+            try:
+                frames = hub.sub.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            count += 1
+            if len(frames) != 2:
+                self.bad += 1
+                continue
+            self._take(hub, frames[0], frames[1], from_snapshot=False)
+
+    # -- snapshot (Clone pattern) ------------------------------------------------------------
+
+    def _start_snapshot(self, hub: _Hub) -> None:
+        """Ask ``hub`` for the last value of every subscribed prefix; the SUB waits meanwhile.
+
+        The SUB subscribed before this, and its connection is up (we are called after its
+        handshake), so the hub has our subscription before it sees this request: every tick
+        it publishes after answering reaches us, and nothing falls between the snapshot and
+        the live stream.
+        """
+        hub.snapshot_wanted = False
+        assert hub.address.snapshot is not None
+        if hub.snap is not None:
+            self._drop_snapshot(hub)
+        dealer: zmq.Socket[bytes] = self._ctx.socket(zmq.DEALER)
+        dealer.setsockopt(zmq.LINGER, 0)
+        # A snapshot of many topics must not hit the default high-water mark of 1000.
+        dealer.setsockopt(zmq.RCVHWM, 0)
+        try:
+            dealer.connect(hub.address.snapshot)
+        except zmq.ZMQError as exc:
+            dealer.close(linger=0)
+            self.snapshot_timeouts += 1
+            log.error(
+                "cannot connect to the snapshot address %s (%s): write it as tcp://host:port. "
+                "Going on with live ticks only",
+                hub.address.snapshot,
+                exc.strerror,
+            )
+            self._resume(hub)
+            return
+        for prefix in self.subscription.prefixes:
+            dealer.send_multipart([b"SNAP", prefix])
+        # A fresh DEALER per snapshot: a late answer to an abandoned request cannot be taken
+        # for the answer to this one.
+        hub.snap = _Snapshot(
+            dealer, time.monotonic() + self.snapshot_timeout, len(self.subscription.prefixes)
+        )
+        hub.last_snapshot = time.monotonic()
+        self._poller.register(dealer, zmq.POLLIN)
+        self._pause(hub)
+
+    def _on_snapshot_reply(self, hub: _Hub) -> None:
+        snap = hub.snap
+        assert snap is not None
+        while True:
+            try:
+                frames = snap.dealer.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            if frames and frames[0] == b"":
+                frames = frames[1:]  # tolerate a REQ-style empty delimiter
+            if len(frames) != 2:
+                self.bad += 1
+            elif frames[0] == b"END":
+                snap.pending -= 1
+                count = _int_or_none(frames[1])
+                snap.announced += count or 0
+                if snap.pending == 0:
+                    self._finish_snapshot(hub, timed_out=False)
+                    return
+            else:
+                snap.items.append((frames[0], frames[1]))
+
+    def _finish_snapshot(self, hub: _Hub, *, timed_out: bool) -> None:
+        snap = hub.snap
+        assert snap is not None
+        self._drop_snapshot(hub)
+        if timed_out:
+            self.snapshot_timeouts += 1
+            log.warning(
+                "no snapshot from %s within %.1f s: is the hub's snapshot service at that address "
+                "(MDHUB_SNAPSHOT_ADDR)? Going on with live ticks only",
+                hub.address.snapshot,
+                self.snapshot_timeout,
+            )
+        else:
+            self.snapshots += 1
+            if snap.announced != len(snap.items):
+                log.warning(
+                    "snapshot from %s announced %d ticks but %d came: the hub dropped some "
+                    "(its snapshot send high-water mark?)",
+                    hub.address.snapshot,
+                    snap.announced,
+                    len(snap.items),
+                )
+        # Even a partial snapshot holds good last values: take what came.
+        for topic, payload in snap.items:
+            self._take(hub, topic, payload, from_snapshot=True)
+        self._resume(hub)
+
+    def _drop_snapshot(self, hub: _Hub) -> None:
+        snap = hub.snap
+        if snap is not None:
+            self._poller.unregister(snap.dealer)
+            snap.dealer.close(linger=0)
+            hub.snap = None
+
+    # -- one tick --------------------------------------------------------------------------
+
+    def _wants(self, topic: bytes) -> bool:
+        wanted = self._wanted.get(topic)
+        if wanted is None:
+            wanted = self._wanted[topic] = self.subscription.wants(topic)
+        return wanted
+
+    def _take(self, hub: _Hub, topic: bytes, payload: bytes, *, from_snapshot: bool) -> None:
+        self.received += 1
+        if not self._wants(topic):
+            return
+        try:
+            fields = wire.decode_payload(payload)
+            seq = fields["seq"]
+            dt_ns = fields["datetime"]
+            key = wire.content_key(dt_ns, tuple(fields[name] for name in wire.CONTENT_FIELDS))
+        except (ValueError, KeyError, TypeError, OverflowError) as exc:
+            self.bad += 1
+            log.warning("undecodable tick from %s on %r: %s", hub.label, topic, exc)
+            return
+        if not isinstance(seq, int) or not isinstance(dt_ns, int):
+            self.bad += 1
+            return
+        if not self._in_sequence(hub, topic, seq, dt_ns, from_snapshot=from_snapshot):
+            return
+        verdict = self._dedup.offer(topic, key, hub.label, time.time_ns())
+        if not verdict.forward:
+            if verdict.winner is None:
+                self.late += 1
+            else:
+                self.duplicates += 1
+            return
+        if from_snapshot:
+            self.snapshot_ticks += 1
+        self._ready.append(self._convert(fields))
+
+    def _in_sequence(self, hub: _Hub, topic: bytes, seq: int, dt_ns: int, *, from_snapshot: bool) -> bool:
+        """Whether a tick from ``hub`` moves its ``topic`` on; counts gaps and restarts.
+
+        A tick not past the last one taken (a live tick queued before the snapshot was
+        taken, or a snapshot entry older than live ticks already delivered) is stale: its
+        exchange time is not newer either, because the hub forwards in time order. A lower
+        seq with a *newer* exchange time means the hub restarted and numbers from 1 again.
+        """
+        last = hub.seqs.get(topic)
+        if last is None:
+            hub.seqs[topic] = _Last(seq, dt_ns)
+            return True
+        if seq > last.seq:
+            expected = last.seq + 1
+            last.seq, last.time = seq, dt_ns
+            if seq > expected:
+                self.gaps += seq - expected
+                self._report_gap(hub, topic, expected, seq)
+            return True
+        if dt_ns <= last.time:
+            self.stale_dropped += 1
+            return False
+        self.restarts += 1
+        log.info("hub %s restarted: %s seq went from %d to %d", hub.label, topic.decode(), last.seq, seq)
+        last.seq, last.time = seq, dt_ns
+        # A restart normally comes with a reconnect, which takes a new snapshot anyway; this
+        # covers a hub behind a proxy that kept our TCP connection open.
+        if (
+            not from_snapshot
+            and self._snapshots_from(hub)
+            and hub.snap is None
+            and time.monotonic() - hub.last_snapshot > RESNAPSHOT_INTERVAL
+        ):
+            hub.snapshot_wanted = True
+        return True
+
+    def _report_gap(self, hub: _Hub, topic: bytes, expected: int, got: int) -> None:
+        if self.on_gap is None:
+            return
+        try:
+            self.on_gap(hub.address, topic.decode(), expected, got)
+        except Exception:
+            # A bug in the caller's handler must not stop the stream or lose the tick.
+            log.exception("on_gap raised; the stream goes on")
+
+
+def _identity(fields: dict[str, Any]) -> dict[str, Any]:
+    return fields
+
+
+def _int_or_none(data: bytes) -> int | None:
+    try:
+        value = wire.unpack(data)
+    except ValueError:
+        return None
+    return value if isinstance(value, int) else None
+
+
+# -- command line ----------------------------------------------------------------------------
+
+
+def _num(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def format_tick(tick: dict[str, Any]) -> str:
+    """One line: exchange time in Asia/Shanghai, vt_symbol, last, bid1/ask1, volume, source, seq."""
+    ns: int = tick["datetime"]
+    when = datetime.fromtimestamp(ns // 1_000_000_000, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+    millis = ns % 1_000_000_000 // 1_000_000
+    vt_symbol = f"{tick['symbol']}.{tick['exchange']}"
+    book = f"{_num(tick['bid_price_1'])}/{_num(tick['ask_price_1'])}"
+    return (
+        f"{when}.{millis:03d} {vt_symbol:<18} last {_num(tick['last_price']):>10}  bid/ask {book:>15}"
+        f"  vol {_num(tick['volume']):>10}  {tick.get('source', '?')} #{tick['seq']}"
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m aggregation.client",
+        description="Print the hub's ticks: snapshot first, then live.",
+        epilog="Topics: a contract (rb2601.SHFE), a product (rb), a raw prefix (tick.rb) or nothing "
+        "for everything. Without --pub or --hub: " + f"{DEFAULT_PUB} and {DEFAULT_SNAPSHOT}.",
+    )
+    parser.add_argument("topics", nargs="*", default=[""], help="contracts, products or prefixes")
+    add_hub_arguments(parser)
+    parser.add_argument("--count", type=int, help="exit after this many ticks")
+    parser.add_argument("--json", action="store_true", help="print each tick as a JSON line")
+    parser.add_argument("--no-snapshot", action="store_true", help="start with the next live tick")
+    parser.add_argument("--snapshot-timeout", type=float, default=SNAPSHOT_TIMEOUT, metavar="SECONDS")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log connections and snapshots")
+    return parser
+
+
+def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--pub``, ``--snapshot`` and ``--hub``; read them back with ``hubs_from_args``."""
+    parser.add_argument("--pub", help=f"a hub's tick PUB address (e.g. {DEFAULT_PUB})")
+    parser.add_argument("--snapshot", help=f"that hub's snapshot address (e.g. {DEFAULT_SNAPSHOT})")
+    parser.add_argument(
+        "--hub",
+        action="append",
+        default=[],
+        metavar="PUB[,SNAPSHOT]",
+        help="one more hub; repeat to read from several, deduplicated",
+    )
+
+
+def hubs_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) -> list[HubAddress]:
+    """The hubs named by ``--pub``/``--snapshot`` and ``--hub``; the local default hub if none."""
+    try:
+        hubs = [HubAddress.parse(spec) for spec in args.hub]
+        if args.pub:
+            hubs.insert(0, HubAddress(args.pub, args.snapshot))
+        elif args.snapshot:
+            parser.error("--snapshot needs --pub: the snapshot belongs to that hub")
+    except ValueError as exc:
+        parser.error(str(exc))
+    return hubs or [HubAddress(DEFAULT_PUB, DEFAULT_SNAPSHOT)]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(message)s",
+        stream=sys.stderr,
+    )
+    hubs = hubs_from_args(args, parser)
+
+    def report_gap(hub: HubAddress, topic: str, expected: int, got: int) -> None:
+        print(f"gap from {hub}: {topic} seq {expected}..{got - 1} missing", file=sys.stderr)
+
+    try:
+        client = HubClient(
+            hubs,
+            args.topics,
+            snapshot=not args.no_snapshot,
+            on_gap=report_gap,
+            snapshot_timeout=args.snapshot_timeout,
+        )
+    except ValueError as exc:
+        parser.error(str(exc))
+    started = time.monotonic()
+    warned = False
+    printed = 0
+    status = 0
+    try:
+        with client:
+            while args.count is None or printed < args.count:
+                tick = client.recv(1.0)
+                if tick is None:
+                    if not warned and not client.connected_hubs and time.monotonic() - started > 3:
+                        where = ", ".join(str(hub) for hub in hubs)
+                        print(f"no hub answers at {where} yet: is the hub running? Waiting…", file=sys.stderr)
+                        warned = True
+                    continue
+                print(json.dumps(tick, separators=(",", ":")) if args.json else format_tick(tick), flush=True)
+                printed += 1
+            stats = client.stats()
+    except KeyboardInterrupt:
+        stats = client.stats()
+        status = 130
+    except BrokenPipeError:
+        # The reader went away (`| head`): not an error. Point stdout at /dev/null so that
+        # Python's flush at exit does not complain again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
+    print(" ".join(f"{name}={value}" for name, value in stats.items()), file=sys.stderr)
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
