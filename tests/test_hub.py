@@ -140,7 +140,7 @@ def test_a_client_subscription_to_a_new_contract_is_passed_upstream(
     worker = running.ctx.socket(zmq.SUB)
     worker.setsockopt(zmq.SUBSCRIBE, b"")
     worker.connect(f"ipc://{tmp_path}/control.ipc")
-    time.sleep(0.2)
+    time.sleep(0.6)  # the control SUB must be connected before the hub publishes
     running.sub(b"tick.ag2602.SHFE")
     running.sub(b"tick.ag")  # a prefix cannot be subscribed upstream
     assert worker.poll(3000)

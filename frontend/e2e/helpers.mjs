@@ -1,0 +1,145 @@
+// Shared set-up for the browser tests: Debian's Chromium driven by playwright-core (no
+// browser download, ever), login, the axe-core audit and screenshots.
+
+import { mkdtemp, mkdir, rm } from "node:fs/promises";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+import { chromium } from "playwright-core";
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+
+export const BASE_URL = (process.env.MDHUB_E2E_URL ?? "").replace(/\/+$/, "");
+export const USER = process.env.MDHUB_E2E_USER ?? "alice";
+export const PASSWORD = process.env.MDHUB_E2E_PASSWORD ?? "";
+export const CHROMIUM = process.env.MDHUB_E2E_CHROMIUM ?? "/usr/bin/chromium";
+export const SCREENSHOT_DIR =
+  process.env.MDHUB_E2E_SCREENSHOTS ?? path.resolve(here, "..", "..", "docs", "screenshots");
+
+/** Why the browser tests cannot run here, or null when they can. */
+export function missingEnv() {
+  if (!BASE_URL) return "MDHUB_E2E_URL is not set (the Django server that serves the built dashboard)";
+  if (!PASSWORD) return "MDHUB_E2E_PASSWORD is not set (password of MDHUB_E2E_USER, an operator)";
+  return null;
+}
+
+export const CHROMIUM_ARGS = [
+  "--headless",
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** A fresh Chromium with its own throw-away profile. Returns {browser, close}. */
+export async function launchBrowser() {
+  const profile = await mkdtemp(path.join(tmpdir(), "mdhub-e2e-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+    colorScheme: "dark",
+    baseURL: BASE_URL,
+  });
+  return {
+    context,
+    async close() {
+      await context.close().catch(() => {});
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Log in through the login form and wait for the status page. */
+export async function login(page, { user = USER, password = PASSWORD } = {}) {
+  await page.goto("/login");
+  await page.getByLabel("Username").fill(user);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await page.waitForURL((url) => url.pathname === "/", { timeout: 15_000 });
+  await page.getByRole("heading", { name: "Status", level: 1 }).waitFor();
+}
+
+const AXE_SOURCE = require("node:fs").readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+/** Run axe-core in the page for WCAG 2.0/2.1 level A; returns the violations. */
+export async function axeViolations(page) {
+  const injected = await page.evaluate(() => typeof window.axe !== "undefined");
+  if (!injected) await page.addScriptTag({ content: AXE_SOURCE });
+  return page.evaluate(async () => {
+    const result = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag21a"] },
+      resultTypes: ["violations"],
+    });
+    return result.violations.map((violation) => ({
+      id: violation.id,
+      impact: violation.impact,
+      help: violation.help,
+      nodes: violation.nodes.map((node) => `${node.target.join(" ")} — ${node.failureSummary}`),
+    }));
+  });
+}
+
+export function describeViolations(violations) {
+  return violations
+    .map((violation) => `${violation.id} (${violation.impact}): ${violation.help}\n  ${violation.nodes.join("\n  ")}`)
+    .join("\n");
+}
+
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOT_DIR, { recursive: true });
+  const file = path.join(SCREENSHOT_DIR, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: false });
+  return file;
+}
+
+/** Call the API from inside the page (same origin, session cookie, CSRF header). */
+export async function apiFromPage(page, method, url, body) {
+  return page.evaluate(
+    async ({ method, url, body }) => {
+      const token = document.cookie
+        .split(";")
+        .map((part) => part.trim())
+        .find((part) => part.startsWith("csrftoken="))
+        ?.slice("csrftoken=".length);
+      const response = await fetch(url, {
+        method,
+        credentials: "include",
+        headers: {
+          Accept: "application/json",
+          ...(body === undefined ? {} : { "Content-Type": "application/json" }),
+          ...(token ? { "X-CSRFToken": decodeURIComponent(token) } : {}),
+        },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+      const text = await response.text();
+      let json = null;
+      try {
+        json = text ? JSON.parse(text) : null;
+      } catch {
+        json = text;
+      }
+      return { status: response.status, body: json };
+    },
+    { method, url, body },
+  );
+}
+
+/** Poll `probe` until it returns a truthy value or `timeoutMs` passes. */
+export async function waitFor(probe, { timeoutMs = 15_000, intervalMs = 200, what = "condition" } = {}) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  while (Date.now() < deadline) {
+    last = await probe();
+    if (last) return last;
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}

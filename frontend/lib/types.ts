@@ -1,0 +1,138 @@
+// Shapes of the mdhub web API (docs/api.md at the repository root is the contract).
+
+export type GatewayType = "ctp" | "sopt" | "sim";
+
+export interface User {
+  username: string;
+  is_staff: boolean;
+}
+
+export interface Account {
+  id: string;
+  gateway_type: GatewayType;
+  /** Public settings only: the API never returns `password` or `authCode`. */
+  settings: Record<string, unknown>;
+  /** Which secrets are stored, e.g. {"password": true, "authCode": false}. */
+  secrets_set: Record<string, boolean>;
+  priority: number;
+  is_enabled: boolean;
+  description: string;
+  canaries: string[];
+  created_at: string;
+  updated_at: string;
+}
+
+/** What create/update sends: secrets may be included (blank or absent keeps the stored one). */
+export interface AccountInput {
+  id?: string;
+  gateway_type?: GatewayType;
+  settings?: Record<string, unknown>;
+  priority?: number | string;
+  is_enabled?: boolean;
+  description?: string;
+  canaries?: string[];
+}
+
+export interface Paged<T> {
+  count: number;
+  next: string | null;
+  previous: string | null;
+  results: T[];
+}
+
+export const GATEWAY_STATES = [
+  "stopped",
+  "starting",
+  "connected",
+  "healthy",
+  "stale",
+  "disconnected",
+  "unhealthy",
+  "restarting",
+  "failed",
+] as const;
+
+export type GatewayState = (typeof GATEWAY_STATES)[number];
+
+export interface GatewayStatus {
+  id: string;
+  gateway_type: GatewayType;
+  priority: number;
+  is_enabled: boolean;
+  state: GatewayState;
+  state_reason?: string;
+  state_since?: number | null;
+  is_primary: boolean;
+  pid?: number | null;
+  /** Ticks per second received from this source. */
+  tick_rate: number | null;
+  /** Seconds since the last tick, null when none yet. */
+  last_tick_age: number | null;
+  /** Canary vt_symbol → seconds since its last tick (null: none yet). */
+  canaries: Record<string, number | null>;
+  /** Share (0..1) of forwarded ticks this source delivered first. */
+  first_share: number | null;
+  latency_ms: { p50: number | null; p99: number | null } | null;
+  restarts: number;
+  ticks?: number;
+  drops?: Record<string, number>;
+}
+
+export type EngineState = "online" | "offline";
+
+export interface GatewaysSnapshot {
+  engine: EngineState;
+  updated_at?: number | null;
+  mode?: string | null;
+  primary: string | null;
+  gateways: GatewayStatus[];
+}
+
+export type GatewayCommand = "start" | "stop" | "restart";
+
+export interface CommandAccepted {
+  accepted: boolean;
+  command: GatewayCommand;
+  account: string;
+}
+
+export const LOG_LEVELS = ["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface LogRecord {
+  /** Epoch seconds (float). */
+  ts: number;
+  level: LogLevel | string;
+  /** Account the record came from; null/empty for the hub itself. */
+  account: string | null;
+  logger: string;
+  msg: string;
+}
+
+export interface HubEvent {
+  id: number;
+  ts: number;
+  account: string | null;
+  kind: "state" | "failover" | "restart" | "command";
+  state_from: string | null;
+  state_to: string | null;
+  reason: string;
+}
+
+export interface Failover {
+  from: string | null;
+  to: string | null;
+  reason: string;
+  ts: number;
+}
+
+/** Frames the server sends on /ws/. */
+export type HubFrame =
+  | ({ type: "gateway.status" } & GatewaysSnapshot)
+  | ({ type: "hub.failover" } & Failover)
+  | { type: "hub.log"; records: LogRecord[] }
+  | { type: "hub.metrics"; [key: string]: unknown }
+  | { type: "engine.offline" };
+
+/** Frames the client may send on /ws/. */
+export type ClientFrame = { type: "logs.filter"; level: LogLevel };
