@@ -36,7 +36,10 @@ def percentiles(samples: list[int]) -> dict[str, float]:
     if not samples:
         return {"p50": float("nan"), "p99": float("nan"), "p99.9": float("nan")}
     ordered = sorted(samples)
-    pick = lambda q: ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6  # noqa: E731
+
+    def pick(q: float) -> float:
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1e6
+
     return {"p50": pick(0.5), "p99": pick(0.99), "p99.9": pick(0.999)}
 
 
@@ -123,8 +126,16 @@ def run_hub(rate: float, seconds: float, contracts: int) -> dict[str, Any]:
     pub_port, snap_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="mdhub-bench-") as run_dir:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.engine_runner", run_dir, f"tcp://127.0.0.1:{pub_port}",
-             f"tcp://127.0.0.1:{snap_port}", str(rate / contracts), str(contracts)],
+            [
+                sys.executable,
+                "-m",
+                "bench.engine_runner",
+                run_dir,
+                f"tcp://127.0.0.1:{pub_port}",
+                f"tcp://127.0.0.1:{snap_port}",
+                str(rate / contracts),
+                str(contracts),
+            ],
             cwd=PROJECT,
         )
         try:
@@ -137,19 +148,29 @@ def run_hub(rate: float, seconds: float, contracts: int) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--rates", type=float, nargs="+", default=[3000.0, 10000.0],
-                        help="exchange snapshots per second; each of the three sources delivers all")
+    parser.add_argument(
+        "--rates",
+        type=float,
+        nargs="+",
+        default=[3000.0, 10000.0],
+        help="exchange snapshots per second; each of the three sources delivers all",
+    )
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--contracts", type=int, default=50)
     args = parser.parse_args()
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+        f"Python {platform.python_version()}, pyzmq {zmq.__version__}, libzmq {zmq.zmq_version()}"
+    )
     print(f"{'path':<12}{'ingress/s':>12}{'delivered/s':>13}{'p50 ms':>9}{'p99 ms':>9}{'p99.9 ms':>10}")
     for rate in args.rates:
         for name, runner in (("bare relay", run_relay), ("mdhub", run_hub)):
             result = runner(rate, args.seconds, args.contracts)
-            print(f"{name:<12}{f'3x{rate:.0f}':>12}{result['delivered_per_s']:>13.0f}{result['p50']:>9.3f}"
-                  f"{result['p99']:>9.3f}{result['p99.9']:>10.3f}", flush=True)
+            print(
+                f"{name:<12}{f'3x{rate:.0f}':>12}{result['delivered_per_s']:>13.0f}{result['p50']:>9.3f}"
+                f"{result['p99']:>9.3f}{result['p99.9']:>10.3f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

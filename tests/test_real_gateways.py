@@ -22,11 +22,16 @@ def test_a_real_gateway_reports_not_connected_against_a_closed_port_and_stops_wi
     ingest = ctx.socket(zmq.PULL)
     ingest.bind(f"ipc://{tmp_path}/ingest.ipc")
     closed_port = free_port()  # nothing listens here
-    spec = {
-        "account": f"{gateway_type}-loopback",
+    account = f"{gateway_type}-loopback"
+    spec: dict[str, Any] = {
+        "account": account,
         "gateway_type": gateway_type,
-        "settings": {"userID": "0001", "password": "pw-never-logged", "brokerID": "9999",
-                     "mdAddress": f"tcp://127.0.0.1:{closed_port}"},
+        "settings": {
+            "userID": "0001",
+            "password": "pw-never-logged",
+            "brokerID": "9999",
+            "mdAddress": f"tcp://127.0.0.1:{closed_port}",
+        },
         "ingest": f"ipc://{tmp_path}/ingest.ipc",
         "control": f"ipc://{tmp_path}/control.ipc",
         "workdir": str(tmp_path / "flows" / gateway_type),
@@ -56,7 +61,7 @@ def test_a_real_gateway_reports_not_connected_against_a_closed_port_and_stops_wi
     assert (tmp_path / "flows" / gateway_type / ".vntrader").is_dir()
 
     started = time.monotonic()
-    manager.stop(spec["account"])
+    manager.stop(account)
     while manager.stopping and time.monotonic() - started < 6:
         manager.step()
         time.sleep(0.05)
