@@ -141,14 +141,16 @@ def test_a_client_subscription_to_a_new_contract_is_passed_upstream(
     worker.setsockopt(zmq.SUBSCRIBE, b"")
     worker.connect(f"ipc://{tmp_path}/control.ipc")
     time.sleep(0.6)  # the control SUB must be connected before the hub publishes
-    running.sub(b"tick.ag2602.SHFE")
-    running.sub(b"tick.ag")  # a prefix cannot be subscribed upstream
+    # Keep the sockets: one collected at once would close before its subscription is sent.
+    clients = [running.sub(b"tick.ag2602.SHFE"), running.sub(b"tick.ag")]  # a prefix cannot go upstream
     assert worker.poll(3000)
     account, command = worker.recv_multipart()
     assert account == b"*"
     assert msgpack.unpackb(command) == {"cmd": "subscribe", "symbols": ["ag2602.SHFE"]}
     assert "ag2602.SHFE" in running.hub.subscribed
     assert not worker.poll(300)
+    for client in clients:
+        client.close()
 
 
 def test_status_and_log_frames_reach_the_hub_state(running: RunningHub) -> None:
