@@ -106,6 +106,11 @@ class ProcessManager:
                 exited.append((account, code))
         return exited
 
+    def is_ending(self, account: str) -> bool:
+        """Whether a stopped worker of ``account`` has not exited yet (its successor waits:
+        two vn.py instances must not share one flow directory)."""
+        return any(w.account == account for w in self.stopping.values())
+
     def pid(self, account: str) -> int | None:
         worker = self.workers.get(account)
         return worker.pid if worker else None

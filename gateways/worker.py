@@ -19,8 +19,6 @@ import signal
 import sys
 import threading
 import time
-from datetime import date
-from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +28,9 @@ from aggregation.cleanse import Cleanser
 from aggregation.wire import KIND_STATUS, pack, unpack
 from gateways.kinds import kind_class
 from gateways.kinds.base import GatewayKind, HubLogHandler, Sender, TickEmitter
+from gateways.log_limit import RepeatLimiter
 from mdhub_project.logredact import RedactSecretsFilter
+from monitoring.sessions import calendar_from_spec
 
 STATUS_INTERVAL = 0.5
 # Cleansing drops are summarised in one log line a second; past this share of the ticks
@@ -38,23 +38,6 @@ STATUS_INTERVAL = 0.5
 JUNK_ERROR_SHARE = 0.5
 
 log = logging.getLogger("mdhub.worker")
-
-
-def calendar_from_spec(data: dict[str, Any] | None) -> Any:
-    if not data:
-        return None
-    from monitoring.sessions import SessionRule, SessionWindow, TradingCalendar
-
-    rules = [
-        SessionRule(
-            exchange=r["exchange"],
-            product=r["product"],
-            window=SessionWindow(dtime.fromisoformat(r["start"]), dtime.fromisoformat(r["end"]), r["kind"]),
-            is_night=r["is_night"],
-        )
-        for r in data["rules"]
-    ]
-    return TradingCalendar(rules, [date.fromisoformat(d) for d in data["holidays"]])
 
 
 class Worker:
@@ -90,6 +73,14 @@ class Worker:
     def _command(self, command: dict[str, Any]) -> None:
         if command.get("cmd") == "subscribe":
             self.kind.subscribe(list(command.get("symbols") or []))
+        elif command.get("cmd") == "unsubscribe":
+            # Warm-mode standby. A kind that cannot unsubscribe keeps delivering: harmless,
+            # the hub's dedup drops the extra copies.
+            unsubscribe = getattr(self.kind, "unsubscribe", None)
+            if unsubscribe is None:
+                log.info("%s: this gateway cannot unsubscribe; it keeps its subscriptions", self.account)
+            else:
+                unsubscribe(list(command.get("symbols") or []))
         else:
             self.kind.handle_command(command)
 
@@ -150,10 +141,14 @@ def main() -> None:
     (workdir / ".vntrader").mkdir(parents=True, exist_ok=True)
     # vn.py picks ./.vntrader of the working directory for its flow files: one per account.
     os.chdir(workdir)
+    # Every record goes to the hub, which logs it with the account's name; the worker's own
+    # stderr (the hub's console too) gets only what may never reach the hub.
     logging.basicConfig(level=spec.get("log_level", "INFO"), format="%(asctime)s %(levelname)s %(message)s")
+    logging.getLogger().handlers[0].setLevel(logging.CRITICAL)
     worker = Worker(spec)
     handler = HubLogHandler(worker.sender)
     handler.addFilter(RedactSecretsFilter())
+    handler.addFilter(RepeatLimiter())
     logging.getLogger().addHandler(handler)
     signal.signal(signal.SIGTERM, worker.stop)
     signal.signal(signal.SIGINT, worker.stop)

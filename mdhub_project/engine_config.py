@@ -8,6 +8,8 @@ from accounts.models import MarketDataAccount
 from aggregation.models import Contract
 from mdhub_project.engine import AccountConfig, EngineConfig
 from monitoring.calendar_store import load_calendar
+from monitoring.health import HealthConfig
+from monitoring.restart_policy import RestartConfig
 
 
 def calendar_spec() -> dict[str, object]:
@@ -34,6 +36,35 @@ def account_config(account: MarketDataAccount) -> AccountConfig:
         settings=dict(account.settings or {}),
         priority=account.priority,
         canaries=list(account.canaries or []),
+        enabled=account.is_enabled,
+    )
+
+
+def load_accounts() -> list[AccountConfig]:
+    """Every account, enabled or not: disabled ones are listed as ``stopped``."""
+    return [account_config(a) for a in MarketDataAccount.objects.order_by("priority", "id")]
+
+
+def health_config() -> HealthConfig:
+    return HealthConfig(
+        heartbeat_timeout=settings.MDHUB_HEARTBEAT_TIMEOUT,
+        login_timeout=settings.MDHUB_LOGIN_TIMEOUT,
+        disconnected_timeout=settings.MDHUB_DISCONNECTED_TIMEOUT,
+        canary_stale_after=settings.MDHUB_CANARY_STALE_AFTER,
+        stale_timeout=settings.MDHUB_STALE_TIMEOUT,
+        storm_reconnects=settings.MDHUB_STORM_RECONNECTS,
+        storm_window=settings.MDHUB_STORM_WINDOW,
+    )
+
+
+def restart_config() -> RestartConfig:
+    return RestartConfig(
+        cooldown=settings.MDHUB_RESTART_COOLDOWN,
+        grace=settings.MDHUB_RESTART_GRACE,
+        backoff_max=settings.MDHUB_RESTART_BACKOFF_MAX,
+        budget=settings.MDHUB_RESTART_BUDGET,
+        budget_window=settings.MDHUB_RESTART_BUDGET_WINDOW,
+        failed_retry=settings.MDHUB_FAILED_RETRY,
     )
 
 
@@ -43,7 +74,7 @@ def load_engine_config() -> EngineConfig:
         run_dir=settings.MDHUB_RUN_DIR,
         pub_addr=settings.MDHUB_PUB_ADDR,
         snapshot_addr=settings.MDHUB_SNAPSHOT_ADDR,
-        accounts=[account_config(a) for a in MarketDataAccount.objects.filter(is_enabled=True)],
+        accounts=load_accounts(),
         subscriptions=[c.vt_symbol for c in contracts],
         contracts=[c.as_spec() for c in Contract.objects.all()],
         calendar=calendar_spec(),
@@ -51,4 +82,9 @@ def load_engine_config() -> EngineConfig:
         sim_contracts=settings.MDHUB_SIM_CONTRACTS,
         sim_rate=settings.MDHUB_SIM_RATE,
         max_skew=settings.MDHUB_MAX_CLOCK_SKEW,
+        mode=settings.MDHUB_FAILOVER_MODE,
+        warm_sources=settings.MDHUB_WARM_SOURCES,
+        subscribe_batch=settings.MDHUB_SUBSCRIBE_BATCH,
+        health=health_config(),
+        restart=restart_config(),
     )

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from django.contrib import admin
+from django.http import HttpRequest
 
-from monitoring.models import Holiday, SessionTemplate
+from monitoring.models import Event, Holiday, SessionTemplate
 
 
 @admin.register(SessionTemplate)
@@ -29,3 +30,20 @@ class HolidayAdmin(admin.ModelAdmin[Holiday]):
     @admin.display(description="weekday")
     def weekday(self, holiday: Holiday) -> str:
         return f"{holiday.date:%A}"
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin[Event]):
+    """What happened to the sources, written by the hub; read-only here."""
+
+    list_display = ["ts", "account", "kind", "state_from", "state_to", "reason"]
+    list_filter = ["kind", "state_to", "account"]
+    search_fields = ["account", "reason"]
+    date_hierarchy = "ts"
+    list_per_page = 200
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Event | None = None) -> bool:
+        return False

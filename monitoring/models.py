@@ -89,3 +89,31 @@ class Holiday(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date.isoformat()} {self.name}".rstrip()
+
+
+class EventKind(models.TextChoices):
+    STATE = "state", "State change"
+    FAILOVER = "failover", "Change of primary"
+    RESTART = "restart", "Hard restart"
+    COMMAND = "command", "Operator command"
+
+
+class Event(models.Model):
+    """One thing that happened to a source or to the hub, with its reason (FR6–FR8, FR12).
+
+    Written by the hub off the tick path (``monitoring.publisher``); read by ``/api/events``.
+    """
+
+    ts = models.DateTimeField(db_index=True)
+    account = models.CharField(max_length=64, blank=True, default="", db_index=True)
+    kind = models.CharField(max_length=16, choices=EventKind.choices, db_index=True)
+    state_from = models.CharField(max_length=16, blank=True, default="")
+    state_to = models.CharField(max_length=16, blank=True, default="")
+    reason = models.CharField(max_length=500, blank=True, default="")
+
+    class Meta:
+        ordering = ["-ts", "-id"]
+
+    def __str__(self) -> str:
+        change = f" {self.state_from}→{self.state_to}" if self.state_from or self.state_to else ""
+        return f"{self.ts:%Y-%m-%d %H:%M:%S} {self.account or 'hub'} {self.kind}{change}: {self.reason}"

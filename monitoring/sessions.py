@@ -15,6 +15,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -297,3 +298,20 @@ DEFAULT_HOLIDAYS: dict[date, str] = {
 
 def default_calendar() -> TradingCalendar:
     return TradingCalendar(DEFAULT_TEMPLATES, DEFAULT_HOLIDAYS)
+
+
+def calendar_from_spec(data: dict[str, Any] | None) -> TradingCalendar | None:
+    """The calendar from its JSON form (``engine_config.calendar_spec``), as the hub hands it
+    to workers and its own health monitor; ``None`` (no session rules) for ``None``."""
+    if not data:
+        return None
+    rules = [
+        SessionRule(
+            exchange=r["exchange"],
+            product=r["product"],
+            window=SessionWindow(time.fromisoformat(r["start"]), time.fromisoformat(r["end"]), r["kind"]),
+            is_night=r["is_night"],
+        )
+        for r in data["rules"]
+    ]
+    return TradingCalendar(rules, [date.fromisoformat(d) for d in data["holidays"]])

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
+
+import redis
 
 from tests.zmq_helpers import free_port
 
 PROJECT = Path(__file__).resolve().parent.parent
+# The hub under test keeps its state and commands in a Redis database of its own.
+HUB_REDIS_DB = 13
 
 
 class HubProcess:
@@ -28,11 +35,15 @@ class HubProcess:
             MDHUB_RUN_DIR=str(self.run_dir),
             MDHUB_PUB_ADDR=f"tcp://127.0.0.1:{self.pub_port}",
             MDHUB_SNAPSHOT_ADDR=f"tcp://127.0.0.1:{self.snap_port}",
+            REDIS_URL=redis_url_with_db(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), HUB_REDIS_DB),
             PYTHONUNBUFFERED="1",
-            **env,
         )
+        self.env.update(env)  # the caller's settings win, REDIS_URL included
         self.proc: subprocess.Popen[bytes] | None = None
         self.log_path = tmp_path / "runhub.log"
+        self.db_path = tmp_path / "hub.sqlite3"
+        self.redis = redis.Redis.from_url(self.env["REDIS_URL"], socket_timeout=2)
+        self.redis.flushdb()
 
     @property
     def sim_addr(self) -> str:
@@ -78,3 +89,42 @@ class HubProcess:
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    # -- what the running hub says about itself ---------------------------------------------
+
+    def state(self) -> dict[str, Any]:
+        raw = self.redis.get("mdhub:state")
+        return json.loads(raw) if raw else {}
+
+    def gateway(self, account: str) -> dict[str, Any]:
+        for gateway in self.state().get("gateways", []):
+            if gateway["id"] == account:
+                return dict(gateway)
+        return {}
+
+    def wait_state(self, account: str, states: set[str], timeout: float = 30.0) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        gateway: dict[str, Any] = {}
+        while time.monotonic() < deadline:
+            gateway = self.gateway(account)
+            if gateway.get("state") in states:
+                return gateway
+            time.sleep(0.1)
+        raise AssertionError(f"{account} not in {states} after {timeout} s: {gateway}\n{self.log()[-4000:]}")
+
+    def events(self, account: str | None = None) -> list[dict[str, Any]]:
+        with sqlite3.connect(self.db_path) as db:
+            db.row_factory = sqlite3.Row
+            rows = db.execute("SELECT * FROM monitoring_event ORDER BY id").fetchall()
+        events = [dict(r) for r in rows]
+        return [e for e in events if account is None or e["account"] == account]
+
+    def sql(self, statement: str, *args: Any) -> None:
+        with sqlite3.connect(self.db_path) as db:
+            db.execute(statement, args)
+
+
+def redis_url_with_db(url: str, db: int) -> str:
+    """``url`` with its database number replaced by ``db``."""
+    base, _, tail = url.rpartition("/")
+    return f"{base}/{db}" if tail.isdigit() else f"{url.rstrip('/')}/{db}"

@@ -1,0 +1,224 @@
+"""Chaos: the real hub, three sim sources, faults on random sources, a real client.
+
+Hot mode: kill -9, freeze, disconnect, garbage and hang on random sources (one at a time,
+so at least two stay healthy); the client must get every exchange snapshot exactly once
+and in order, and nothing else; each faulted source must come back to ``healthy``; the
+events must tell the story. Warm mode: the gap a client sees when the active source dies
+must stay under a stated bound.
+
+The detection and recovery times printed here (``pytest -s``) are the README's figures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import random
+import signal
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+import zmq
+
+from gateways.simexchange import SNAP_TOPIC, send_fault
+from tests.hub_process import HubProcess
+from tests.stream_check import assert_exactly_once_in_order, snapshot_key
+
+SOURCES = ("sim-a", "sim-b", "sim-c")
+# Fast detection for a short test; the defaults are longer (see README, Health).
+FAST = {
+    "MDHUB_SIM_RATE": "4",
+    "MDHUB_HEARTBEAT_TIMEOUT": "2",
+    "MDHUB_CANARY_STALE_AFTER": "1.5",
+    "MDHUB_STALE_TIMEOUT": "1.5",
+    "MDHUB_DISCONNECTED_TIMEOUT": "2",
+    "MDHUB_RESTART_COOLDOWN": "0.5",
+    "MDHUB_RESTART_GRACE": "1",
+    "MDHUB_RESTART_BUDGET": "20",
+}
+# Warm mode: the client's longest silence when the active source is killed.
+WARM_KILL_GAP_BOUND = 2.0
+# ... and when it freezes: detection (stale after + stale timeout) plus 2 s to take over.
+WARM_FREEZE_GAP_BOUND = 1.5 + 1.5 + 2.0
+
+
+class Recorder(threading.Thread):
+    """Reads the exchange's own output (the truth) and the hub's client stream."""
+
+    def __init__(self, hub: HubProcess) -> None:
+        super().__init__(daemon=True)
+        self.hub = hub
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.truth_sub = self.ctx.socket(zmq.SUB)
+        self.truth_sub.setsockopt(zmq.SUBSCRIBE, SNAP_TOPIC)
+        self.truth_sub.connect(hub.sim_addr)
+        self.client = self.ctx.socket(zmq.SUB)
+        self.client.setsockopt(zmq.SUBSCRIBE, b"tick.")
+        self.client.connect(hub.pub_addr)
+        self.truth: dict[str, list[bytes]] = defaultdict(list)
+        self.got: dict[str, list[dict[str, Any]]] = defaultdict(list)
+        self.arrivals: list[float] = []  # monotonic time of every client tick
+        self.stop_truth = threading.Event()
+        self.stop_all = threading.Event()
+
+    def run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self.truth_sub, zmq.POLLIN)
+        poller.register(self.client, zmq.POLLIN)
+        truth_open = True
+        while not self.stop_all.is_set():
+            if truth_open and self.stop_truth.is_set():
+                poller.unregister(self.truth_sub)
+                truth_open = False
+            for sock, _ in poller.poll(100):
+                _, data = sock.recv_multipart()
+                fields = msgpack.unpackb(data)
+                vt_symbol = f"{fields['symbol']}.{fields['exchange']}"
+                if sock is self.truth_sub:
+                    self.truth[vt_symbol].append(snapshot_key(fields))
+                else:
+                    self.arrivals.append(time.monotonic())
+                    self.got[vt_symbol].append(fields)
+        self.truth_sub.close()
+        self.client.close()
+        self.ctx.term()
+
+    def finish(self) -> None:
+        # Stop the truth first, then give the copies in flight a moment to reach the client.
+        self.stop_truth.set()
+        time.sleep(1.0)
+        self.stop_all.set()
+        self.join(5)
+
+
+@pytest.fixture
+def lossless_hub(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[HubProcess]:
+    extra: dict[str, str] = getattr(request, "param", {})
+    process = HubProcess(tmp_path, **FAST, **extra)
+    process.manage("migrate", "--noinput")
+    process.manage("seed_demo")
+    # No loss at the sources: then "every snapshot" is the truth the client must get
+    # (with lossy sources a snapshot all live sources lost is gone for good).
+    process.sql("UPDATE market_data_accounts SET settings = json_set(settings, '$.loss', 0.0)")
+    yield process
+    if process.proc is not None:
+        process.stop()
+
+
+def inject(hub: HubProcess, account: str, fault: str) -> None:
+    if fault == "kill -9":
+        pid = hub.gateway(account)["pid"]
+        os.kill(pid, signal.SIGKILL)
+        return
+    seconds = {"freeze": 60.0, "disconnect": 60.0, "garbage": 60.0, "hang": 0.0}[fault]
+    reply = send_fault(hub.sim_control_addr, account, fault, seconds)
+    assert reply.get("ok"), reply
+
+
+def watch_recovery(
+    hub: HubProcess, account: str, injected: float, timeout: float = 40.0
+) -> tuple[float, float]:
+    """Seconds from the fault until the hub noticed (left healthy) and until healthy again."""
+    detected: float | None = None
+    deadline = injected + timeout
+    while time.monotonic() < deadline:
+        state = hub.gateway(account).get("state")
+        now = time.monotonic()
+        if detected is None and state not in ("healthy", None):
+            detected = now - injected
+        elif detected is not None and state == "healthy":
+            return detected, now - injected
+        time.sleep(0.05)
+    raise AssertionError(f"{account} did not recover: {hub.gateway(account)}\n{hub.log()[-6000:]}")
+
+
+def wait_all_healthy(hub: HubProcess, timeout: float = 40.0) -> None:
+    for account in SOURCES:
+        hub.wait_state(account, {"healthy"}, timeout)
+
+
+def test_hot_mode_survives_every_fault_without_losing_or_duplicating_a_tick(lossless_hub: HubProcess) -> None:
+    hub = lossless_hub
+    rec = Recorder(hub)
+    rec.start()
+    hub.start()
+    wait_all_healthy(hub)
+    seed = int(os.environ.get("CHAOS_SEED", random.randrange(1 << 30)))
+    rng = random.Random(seed)
+    faults = ["kill -9", "freeze", "disconnect", "garbage", "hang"]
+    rng.shuffle(faults)
+    report: list[tuple[str, str, float, float]] = []
+    pids_before: dict[str, int] = {}
+    for fault in faults:
+        wait_all_healthy(hub)
+        time.sleep(1.0)
+        account = rng.choice(SOURCES)
+        pids_before.setdefault(account, hub.gateway(account)["pid"])
+        injected = time.monotonic()
+        inject(hub, account, fault)
+        detected, recovered = watch_recovery(hub, account, injected)
+        report.append((fault, account, detected, recovered))
+    wait_all_healthy(hub)
+    time.sleep(1.0)
+    rec.finish()
+    assert hub.proc is not None and hub.proc.poll() is None, hub.log()[-4000:]
+
+    print(f"\nchaos seed {seed}")
+    for fault, account, detected, recovered in report:
+        print(f"{fault:>10} on {account}: detected after {detected:.1f} s, healthy after {recovered:.1f} s")
+    delivered = assert_exactly_once_in_order(rec.truth, rec.got)
+    assert delivered > 1000, delivered
+
+    for fault, account, _, _ in report:
+        events = hub.events(account)
+        states = [(e["state_from"], e["state_to"]) for e in events if e["kind"] == "state"]
+        assert any(frm == "healthy" and to != "healthy" for frm, to in states), (fault, states)
+        assert states[-1][1] == "healthy", (fault, states)
+        # Every fault here ends in a hard restart (or a dead process being replaced).
+        assert any(e["kind"] == "restart" for e in events) or any("exited" in e["reason"] for e in events), (
+            fault,
+            events,
+        )
+        assert hub.gateway(account)["pid"] != pids_before[account]
+    if any(account == "sim-a" for _, account, _, _ in report):
+        failovers = [e["reason"] for e in hub.events() if e["kind"] == "failover"]
+        assert any("sim-a → sim-b" in r for r in failovers), failovers
+        assert any("sim-b → sim-a" in r for r in failovers), failovers
+
+
+@pytest.mark.parametrize("lossless_hub", [{"MDHUB_FAILOVER_MODE": "warm"}], indirect=True)
+def test_warm_mode_standby_takes_over_within_the_gap_bound(lossless_hub: HubProcess) -> None:
+    hub = lossless_hub
+    rec = Recorder(hub)
+    rec.start()
+    hub.start()
+    wait_all_healthy(hub)
+    assert hub.state()["mode"] == "warm"
+    time.sleep(2.0)
+    active = {g["id"] for g in hub.state()["gateways"] if g["is_active"]}
+    assert active == {"sim-a"}, active
+
+    gaps = {}
+    for fault, bound in (("kill -9", WARM_KILL_GAP_BOUND), ("freeze", WARM_FREEZE_GAP_BOUND)):
+        wait_all_healthy(hub)
+        hub.wait_state("sim-a", {"healthy"})
+        time.sleep(2.0)
+        injected = time.monotonic()
+        inject(hub, "sim-a", fault)
+        watch_recovery(hub, "sim-a", injected)
+        arrivals = [t for t in rec.arrivals if t >= injected - 1.0]
+        gap = max(b - a for a, b in itertools.pairwise(arrivals))
+        gaps[fault] = gap
+        assert gap < bound, f"{fault}: clients saw no tick for {gap:.2f} s (bound {bound} s)"
+    rec.finish()
+    print(f"\nwarm-mode failover gaps: {', '.join(f'{f} {g:.2f} s' for f, g in gaps.items())}")
+    takeovers = [
+        e for e in hub.events() if e["kind"] == "failover" and "takes the subscriptions" in e["reason"]
+    ]
+    assert {e["account"] for e in takeovers} >= {"sim-a", "sim-b"}, takeovers
