@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import django_stubs_ext
 
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Daphne serves no static files: WhiteNoise serves the admin's and DRF's CSS and JS.
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -114,6 +117,9 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+# Straight from the apps when collectstatic has not run (./dev run); the Docker image runs
+# collectstatic at build time, and WhiteNoise then serves STATIC_ROOT.
+WHITENOISE_USE_FINDERS = True
 # The dashboard's static export (frontend/out) is served at / by mdhub_project.views.
 DASHBOARD_DIR = Path(env_str("DASHBOARD_DIR", str(BASE_DIR / "frontend" / "out")))
 
@@ -175,8 +181,28 @@ MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://*:5556")
 MDHUB_SIM_ADDR = env_str("MDHUB_SIM_ADDR", "")
 MDHUB_SUBSCRIBE_BATCH = env_int("MDHUB_SUBSCRIBE_BATCH", 200)
 MDHUB_MAX_CLOCK_SKEW = env_float("MDHUB_MAX_CLOCK_SKEW", 60.0)
+# Failover (DESIGN §5): "hot" (every healthy source subscribes everything) or "warm" (only
+# the best MDHUB_WARM_SOURCES healthy sources subscribe; the others stand by).
+MDHUB_FAILOVER_MODE = env_str("MDHUB_FAILOVER_MODE", "hot")
+MDHUB_WARM_SOURCES = env_int("MDHUB_WARM_SOURCES", 1)
+# Health (seconds): see monitoring.health.HealthConfig for what each one bounds.
+MDHUB_HEARTBEAT_TIMEOUT = env_float("MDHUB_HEARTBEAT_TIMEOUT", 3.0)
+MDHUB_LOGIN_TIMEOUT = env_float("MDHUB_LOGIN_TIMEOUT", 30.0)
+MDHUB_DISCONNECTED_TIMEOUT = env_float("MDHUB_DISCONNECTED_TIMEOUT", 10.0)
+MDHUB_CANARY_STALE_AFTER = env_float("MDHUB_CANARY_STALE_AFTER", 5.0)
+MDHUB_STALE_TIMEOUT = env_float("MDHUB_STALE_TIMEOUT", 5.0)
+MDHUB_STORM_RECONNECTS = env_int("MDHUB_STORM_RECONNECTS", 5)
+MDHUB_STORM_WINDOW = env_float("MDHUB_STORM_WINDOW", 10.0)
+# Hard restart (FR8): cool-down after "unhealthy", SIGTERM→SIGKILL grace, backoff cap, and
+# the budget (restarts per window) past which a source is "failed" and retried slowly.
+MDHUB_RESTART_COOLDOWN = env_float("MDHUB_RESTART_COOLDOWN", 2.0)
+MDHUB_RESTART_GRACE = env_float("MDHUB_RESTART_GRACE", 3.0)
+MDHUB_RESTART_BACKOFF_MAX = env_float("MDHUB_RESTART_BACKOFF_MAX", 60.0)
+MDHUB_RESTART_BUDGET = env_int("MDHUB_RESTART_BUDGET", 5)
+MDHUB_RESTART_BUDGET_WINDOW = env_float("MDHUB_RESTART_BUDGET_WINDOW", 600.0)
+MDHUB_FAILED_RETRY = env_float("MDHUB_FAILED_RETRY", 300.0)
 
-LOGGING = {
+LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "mdhub_project.logredact.RedactSecretsFilter"}},
@@ -192,6 +218,15 @@ LOGGING = {
         "axes": {"level": "WARNING"},
     },
 }
+if ALERT_EMAIL_TO:
+    # Every ERROR record of this process queues an alert mail (NFR9; monitoring.alerts).
+    LOGGING["handlers"]["alert_mail"] = {
+        "class": "monitoring.alerts.AlertMailHandler",
+        "level": "ERROR",
+        "filters": ["redact"],
+        "throttle_seconds": ALERT_THROTTLE_SECONDS,
+    }
+    LOGGING["root"]["handlers"].append("alert_mail")
 # The simulated exchange that sim accounts read (started by runhub when MDHUB_SIM_ADDR is
 # empty): how many contracts, and snapshots per second per contract.
 MDHUB_SIM_CONTRACTS = env_int("MDHUB_SIM_CONTRACTS", 13)

@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from mdhub_project.auth_views import SessionView, TokenView
 from mdhub_project.dashboard_views import dashboard
 from mdhub_project.health_views import HealthView
+from monitoring.urls import metrics_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
     path("health", HealthView.as_view(), name="health"),
@@ -15,10 +16,14 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
+    path("", include("monitoring.urls")),
 ]
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api_patterns)),
-    re_path(r"^(?P<path>(?!api/|admin/|ws/|static/).*)$", dashboard, name="dashboard"),
+    *metrics_urlpatterns,
+    # Everything else is the dashboard; the look-ahead keeps it off the server's own paths
+    # even if this pattern is ever moved before them.
+    re_path(r"^(?P<path>(?!api/|admin/|ws/|static/|metrics/?$).*)$", dashboard, name="dashboard"),
 ]

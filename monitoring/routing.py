@@ -4,4 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-websocket_urlpatterns: list[Any] = []
+from django.urls import re_path
+
+from monitoring.consumers import LiveConsumer
+
+websocket_urlpatterns: list[Any] = [
+    re_path(r"^ws/?$", LiveConsumer.as_asgi()),
+]

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import signal
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from mdhub_project.engine import Engine
 from mdhub_project.engine_config import load_engine_config
+from monitoring.publisher import LiveLogHandler, LivePublisher
 
 
 class Command(BaseCommand):
@@ -16,11 +19,15 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         config = load_engine_config()
-        if not config.accounts:
+        enabled = [a for a in config.accounts if a.enabled]
+        if not enabled:
             self.stderr.write(
                 "No enabled accounts: enable one in the admin or the API (the hub keeps running)."
             )
-        engine = Engine(config)
+        publisher = LivePublisher(settings.REDIS_URL)
+        engine = Engine(config, publisher)
+        handler = LiveLogHandler(publisher)
+        logging.getLogger().addHandler(handler)
 
         def stop(signum: int, frame: Any) -> None:
             engine.shutdown = True
@@ -28,7 +35,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(
-            f"mdhub: {len(config.accounts)} source(s), {len(config.subscriptions)} contract(s); "
+            f"mdhub: {len(enabled)} source(s) of {len(config.accounts)}, "
+            f"{len(config.subscriptions)} contract(s), {config.mode} failover; "
             f"ticks on {config.pub_addr}, snapshots on {config.snapshot_addr}"
         )
-        engine.run()
+        publisher.start(engine)
+        try:
+            engine.run()
+        finally:
+            logging.getLogger().removeHandler(handler)
+            publisher.close()

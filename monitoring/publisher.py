@@ -1,0 +1,284 @@
+"""The hub's side of the control plane (DESIGN §6), on its own thread.
+
+The engine's loop calls ``state``, ``event`` and ``failover``, and the logging handler
+calls ``log``: each only puts an item on a bounded queue (``put_nowait``; when the queue is
+full the item is counted and dropped), so the tick path never waits on Redis or the
+database. The thread runs an asyncio loop that every ``FLUSH_INTERVAL``:
+
+* writes the newest state snapshot to ``STATE_KEY`` with its TTL and sends it to the
+  WebSocket group as ``gateway.status`` (plus a small ``hub.metrics``);
+* stores events as ``Event`` rows and sends them as ``hub.event`` / ``hub.failover``;
+* appends log records to the bounded list ``LOG_KEY`` and sends them as ``hub.log``;
+
+and it receives commands on ``COMMAND_CHANNEL`` and hands them to the engine. When Redis
+is down it keeps the newest snapshot and the unsent log records (bounded), retries every
+flush, and catches up when Redis returns; events still go to the database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import queue
+import threading
+import time
+from collections import deque
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+import redis
+import redis.asyncio as aioredis
+
+from monitoring.live_state import COMMAND_CHANNEL, LIVE_GROUP, LOG_KEEP, LOG_KEY, STATE_KEY, STATE_TTL_SECONDS
+
+if TYPE_CHECKING:
+    from mdhub_project.engine import AccountConfig, Engine
+
+log = logging.getLogger("mdhub.publisher")
+
+FLUSH_INTERVAL = 0.1
+QUEUE_LIMIT = 20_000
+THREAD_NAME = "mdhub-publisher"
+
+
+class LivePublisher:
+    def __init__(self, redis_url: str) -> None:
+        self.redis_url = redis_url
+        self.items: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=QUEUE_LIMIT)
+        self.dropped = 0
+        self.engine: Engine | None = None
+        self._pending_logs: deque[dict[str, Any]] = deque(maxlen=LOG_KEEP)
+        self._state: dict[str, Any] | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._redis_down_since: float | None = None
+
+    # -- called from the engine's thread (never block) ------------------------------------
+
+    def _put(self, kind: str, item: dict[str, Any]) -> None:
+        try:
+            self.items.put_nowait((kind, item))
+        except queue.Full:
+            self.dropped += 1
+
+    def state(self, snapshot: dict[str, Any]) -> None:
+        self._put("state", snapshot)
+
+    def event(self, event: dict[str, Any]) -> None:
+        self._put("event", event)
+
+    def failover(self, change: dict[str, Any]) -> None:
+        self._put("failover", change)
+
+    def log(self, record: dict[str, Any]) -> None:
+        self._put("log", record)
+
+    # -- the thread ---------------------------------------------------------------------------
+
+    def start(self, engine: Engine) -> None:
+        self.engine = engine
+        self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
+        self._thread.start()
+
+    def close(self, timeout: float = 3.0) -> None:
+        """Say the engine is going away (best effort), then end the thread."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def _run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        from channels.layers import get_channel_layer
+
+        layer = get_channel_layer()
+        client = aioredis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
+        receiver = asyncio.create_task(self._receive_commands(layer))
+        try:
+            while not self._stop.is_set():
+                await self._flush(client, layer)
+                await asyncio.sleep(FLUSH_INTERVAL)
+            await self._flush(client, layer)
+            await self._say_offline(client, layer)
+        finally:
+            receiver.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await receiver
+            with contextlib.suppress(Exception):
+                await client.aclose()
+
+    async def _flush(self, client: aioredis.Redis, layer: Any) -> None:
+        events: list[dict[str, Any]] = []
+        failovers: list[dict[str, Any]] = []
+        logs: list[dict[str, Any]] = []
+        while True:
+            try:
+                kind, item = self.items.get_nowait()
+            except queue.Empty:
+                break
+            if kind == "state":
+                self._state = item
+            elif kind == "event":
+                events.append(item)
+            elif kind == "failover":
+                failovers.append(item)
+            else:
+                logs.append(item)
+        if events:
+            # The database is the record of what happened: written whatever Redis does.
+            stored = await asyncio.to_thread(save_events, events)
+            await self._group_send(layer, [{"type": "hub.event", "event": e} for e in stored])
+        if failovers:
+            await self._group_send(layer, [{"type": "hub.failover", **f} for f in failovers])
+        self._pending_logs.extend(logs)
+        if logs:
+            await self._group_send(layer, [{"type": "hub.log", "records": logs}])
+        await self._write_redis(client, layer)
+
+    async def _write_redis(self, client: aioredis.Redis, layer: Any) -> None:
+        state, pending = self._state, list(self._pending_logs)
+        if state is None and not pending:
+            return
+        try:
+            async with client.pipeline(transaction=False) as pipe:
+                if state is not None:
+                    pipe.set(STATE_KEY, json.dumps(state), ex=STATE_TTL_SECONDS)
+                if pending:
+                    pipe.rpush(LOG_KEY, *[json.dumps(r) for r in pending])
+                    pipe.ltrim(LOG_KEY, -LOG_KEEP, -1)
+                await pipe.execute()
+        except (redis.RedisError, OSError) as exc:
+            if self._redis_down_since is None:
+                self._redis_down_since = time.monotonic()
+                log.warning("Redis unreachable (%s): state and logs held until it returns", exc)
+            return
+        if self._redis_down_since is not None:
+            log.warning("Redis is back after %.0f s", time.monotonic() - self._redis_down_since)
+            self._redis_down_since = None
+        self._pending_logs.clear()
+        if state is not None:
+            self._state = None
+            await self._group_send(
+                layer,
+                [
+                    {"type": "gateway.status", "state": state},
+                    {"type": "hub.metrics", "metrics": metrics_of(state)},
+                ],
+            )
+
+    async def _group_send(self, layer: Any, messages: list[dict[str, Any]]) -> None:
+        if self._redis_down_since is not None:
+            return  # live frames are ephemeral; events are in the database already
+        try:
+            for message in messages:
+                await layer.group_send(LIVE_GROUP, message)
+        except Exception as exc:  # noqa: BLE001 - channels_redis raises redis and OS errors alike
+            log.debug("group send failed: %s", exc)
+
+    async def _say_offline(self, client: aioredis.Redis, layer: Any) -> None:
+        with contextlib.suppress(Exception):
+            await client.delete(STATE_KEY)
+        await self._group_send(layer, [{"type": "engine.offline"}])
+
+    async def _receive_commands(self, layer: Any) -> None:
+        while True:
+            try:
+                message = await layer.receive(COMMAND_CHANNEL)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - Redis down: wait and listen again
+                log.debug("command channel: %s", exc)
+                await asyncio.sleep(1.0)
+                continue
+            await self._on_command(message)
+
+    async def _on_command(self, message: Any) -> None:
+        engine = self.engine
+        if engine is None or not isinstance(message, dict):
+            return
+        kind = message.get("type")
+        if kind == "gateway.command":
+            command, account = message.get("command"), message.get("account")
+            if command in ("start", "stop", "restart") and isinstance(account, str):
+                engine.command(command, account)
+                return
+        elif kind == "accounts.changed":
+            accounts = await asyncio.to_thread(load_accounts_fresh)
+            engine.accounts_changed(accounts)
+            return
+        log.warning("ignored a malformed command: %.200r", message)
+
+
+def save_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Store events (on a worker thread of the publisher); returns them with ids."""
+    from django.db import close_old_connections
+
+    from monitoring.models import Event
+
+    close_old_connections()
+    stored = []
+    for event in events:
+        try:
+            row = Event.objects.create(
+                ts=datetime.fromtimestamp(event["ts"], tz=UTC),
+                account=event.get("account") or "",
+                kind=event["kind"],
+                state_from=event.get("state_from") or "",
+                state_to=event.get("state_to") or "",
+                reason=str(event.get("reason") or "")[:500],
+            )
+        except Exception as exc:  # noqa: BLE001 - a database outage must not end the publisher
+            log.warning("event not stored (%s): %s", exc, event)
+            stored.append(event)
+            continue
+        stored.append({**event, "id": row.pk})
+    return stored
+
+
+def load_accounts_fresh() -> list[AccountConfig]:
+    from django.db import close_old_connections
+
+    from mdhub_project.engine_config import load_accounts
+
+    close_old_connections()
+    return load_accounts()
+
+
+def metrics_of(state: dict[str, Any]) -> dict[str, Any]:
+    """The small live figures the dashboard charts; ``/metrics`` has the full set."""
+    hub = state.get("hub") or {}
+    return {
+        "ts": state.get("updated_at"),
+        "forwarded": hub.get("forwarded", 0),
+        "malformed": hub.get("malformed", 0),
+        "tick_rate": {g["id"]: g.get("tick_rate", 0.0) for g in state.get("gateways", [])},
+    }
+
+
+class LiveLogHandler(logging.Handler):
+    """Hands the hub's log records (its own and the workers', which the hub re-logs) to
+    the publisher for the bounded store and the WebSocket. Never blocks, never raises."""
+
+    def __init__(self, publisher: LivePublisher, level: int = logging.INFO) -> None:
+        super().__init__(level)
+        self.publisher = publisher
+        from mdhub_project.logredact import RedactSecretsFilter
+
+        self.addFilter(RedactSecretsFilter())
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.publisher.log(
+                {
+                    "ts": record.created,
+                    "level": record.levelname,
+                    "account": str(getattr(record, "account", "") or ""),
+                    "logger": record.name,
+                    "msg": record.getMessage(),
+                }
+            )
+        except Exception:  # noqa: BLE001
+            self.handleError(record)

@@ -1,0 +1,162 @@
+"""Shapes of the live-state API (docs/api.md): query parameters in, documents out.
+
+The gateway documents come from the hub's snapshot as they are; their serializers here
+describe them for the OpenAPI schema, they do not build them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+from django.utils.dateparse import parse_datetime
+from django.utils.timezone import is_naive, make_aware
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from monitoring import live_state
+from monitoring.models import Event, EventKind
+
+# Levels a log filter may name, lowest first.
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def level_number(name: object) -> int:
+    """``logging``'s number for a level name; 0 for anything unknown (shown at any filter)."""
+    if not isinstance(name, str):
+        return 0
+    number = logging.getLevelName(name.upper())
+    return number if isinstance(number, int) else 0
+
+
+def epoch(value: datetime) -> float:
+    return value.timestamp()
+
+
+class CommandAcceptedSerializer(serializers.Serializer[dict[str, Any]]):
+    accepted = serializers.BooleanField()
+    command = serializers.ChoiceField(choices=live_state.COMMANDS)
+    account = serializers.CharField()
+
+
+class LatencySerializer(serializers.Serializer[dict[str, Any]]):
+    p50 = serializers.FloatField(allow_null=True)
+    p99 = serializers.FloatField(allow_null=True)
+
+
+class GatewayStatusSerializer(serializers.Serializer[dict[str, Any]]):
+    id = serializers.CharField()
+    gateway_type = serializers.CharField()
+    priority = serializers.IntegerField()
+    is_enabled = serializers.BooleanField()
+    state = serializers.ChoiceField(choices=live_state.STATES)
+    state_reason = serializers.CharField()
+    state_since = serializers.FloatField(allow_null=True, help_text="Epoch seconds.")
+    is_primary = serializers.BooleanField()
+    pid = serializers.IntegerField(allow_null=True)
+    tick_rate = serializers.FloatField(allow_null=True, help_text="Ticks/s received from this source.")
+    last_tick_age = serializers.FloatField(allow_null=True, help_text="Seconds; null if no tick yet.")
+    canaries = serializers.DictField(child=serializers.FloatField(allow_null=True))
+    first_share = serializers.FloatField(allow_null=True)
+    latency_ms = LatencySerializer(allow_null=True)
+    restarts = serializers.IntegerField()
+    ticks = serializers.IntegerField(required=False)
+    drops = serializers.DictField(child=serializers.IntegerField(), required=False)
+
+
+class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
+    engine = serializers.ChoiceField(choices=["online", "offline"])
+    updated_at = serializers.FloatField(allow_null=True)
+    mode = serializers.CharField(allow_null=True)
+    primary = serializers.CharField(allow_null=True)
+    gateways = GatewayStatusSerializer(many=True)
+
+
+@extend_schema_field(OpenApiTypes.STR)
+class SinceField(serializers.Field[datetime, datetime, Any, Any]):
+    """A point in time given as epoch seconds or ISO 8601 (naive means the server's zone)."""
+
+    default_error_messages = {"invalid": "'{value}' is not a time: give epoch seconds or ISO 8601."}
+
+    def to_internal_value(self, data: Any) -> datetime:
+        text = str(data).strip()
+        try:
+            return datetime.fromtimestamp(float(text), tz=UTC)
+        except (ValueError, OverflowError, OSError):
+            pass
+        try:
+            parsed = parse_datetime(text)
+        except ValueError:
+            parsed = None
+        if parsed is None:
+            self.fail("invalid", value=text)
+        assert parsed is not None
+        return make_aware(parsed) if is_naive(parsed) else parsed
+
+    def to_representation(self, value: datetime) -> Any:
+        return epoch(value)
+
+
+class EventQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    account = serializers.CharField(required=False, help_text="Only this account's events.")
+    kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
+    since = SinceField(
+        required=False, help_text="Only events at or after this time (epoch seconds or ISO 8601)."
+    )
+
+
+class EventSerializer(serializers.ModelSerializer[Event]):
+    ts = serializers.SerializerMethodField(help_text="Epoch seconds.")
+    account = serializers.SerializerMethodField(help_text="null: the hub itself.")
+    state_from = serializers.SerializerMethodField()
+    state_to = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Event
+        fields = ["id", "ts", "account", "kind", "state_from", "state_to", "reason"]
+
+    def get_ts(self, event: Event) -> float:
+        return epoch(event.ts)
+
+    # The model stores "" for "none"; the API says null, as the log records do.
+    def get_account(self, event: Event) -> str | None:
+        return event.account or None
+
+    def get_state_from(self, event: Event) -> str | None:
+        return event.state_from or None
+
+    def get_state_to(self, event: Event) -> str | None:
+        return event.state_to or None
+
+
+class LevelField(serializers.ChoiceField):
+    """A log level name, any case."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        return super().to_internal_value(str(data).strip().upper())
+
+
+class LogQuerySerializer(serializers.Serializer[dict[str, Any]]):
+    level = LevelField(choices=LOG_LEVELS, required=False, help_text="Minimum level; all levels if absent.")
+    account = serializers.CharField(required=False, help_text="Only this account's records.")
+    limit = serializers.IntegerField(
+        required=False,
+        default=200,
+        min_value=1,
+        max_value=live_state.LOG_KEEP,
+        help_text="How many of the newest matching records.",
+    )
+
+
+class LogRecordSerializer(serializers.Serializer[dict[str, Any]]):
+    ts = serializers.FloatField(help_text="Epoch seconds.")
+    level = serializers.CharField()
+    account = serializers.CharField(allow_null=True, help_text="null: the hub itself.")
+    logger = serializers.CharField()
+    msg = serializers.CharField()
+
+
+class LogsSerializer(serializers.Serializer[dict[str, Any]]):
+    results = LogRecordSerializer(many=True, help_text="Oldest first, newest last.")

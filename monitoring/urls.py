@@ -1,0 +1,19 @@
+"""Routes of the live-state API (under ``/api/``) and ``/metrics`` (at the top level, where
+Prometheus looks by default)."""
+
+from __future__ import annotations
+
+from django.urls import URLPattern, re_path
+
+from monitoring.views import EventListView, GatewaysView, LogsView, MetricsView
+
+# With or without a trailing slash, like /api/accounts: scripts and browsers differ.
+urlpatterns: list[URLPattern] = [
+    re_path(r"^gateways/?$", GatewaysView.as_view(), name="gateways"),
+    re_path(r"^events/?$", EventListView.as_view(), name="events"),
+    re_path(r"^logs/?$", LogsView.as_view(), name="logs"),
+]
+
+metrics_urlpatterns: list[URLPattern] = [
+    re_path(r"^metrics/?$", MetricsView.as_view(), name="metrics"),
+]
