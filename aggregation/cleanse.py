@@ -9,6 +9,7 @@ State is per source (this worker) and per contract. No Django import.
 from __future__ import annotations
 
 import math
+import operator
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -36,6 +37,8 @@ PRICE_FIELDS = (
     *(name for name in BOOK_FIELDS if "_price_" in name),
 )
 QUANTITY_FIELDS = ("volume", "turnover", "open_interest", "last_volume")
+_prices = operator.attrgetter(*PRICE_FIELDS)
+_quantities = operator.attrgetter(*QUANTITY_FIELDS)
 # Cumulative volume restarts with each trading day. Inside one, ticks of a contract are at
 # most the lunch break (2 h) apart; between trading days at least ~5 h. A gap longer than
 # this therefore starts a new day for the "volume going backwards" rule.
@@ -75,9 +78,10 @@ class Cleanser:
     passed: int = 0
     _contracts: dict[str, _ContractState] = field(default_factory=dict)
 
-    def check(self, tick: TickData) -> str | None:
+    def check(self, tick: TickData, dt_ns: int | None = None) -> str | None:
+        """``dt_ns``: ``datetime_ns(tick.datetime)`` when the caller has it already."""
         try:
-            rule = self._check(tick)
+            rule = self._check(tick, dt_ns)
         except (AttributeError, TypeError, ValueError, OverflowError):
             rule = "malformed"
         if rule is None:
@@ -86,25 +90,31 @@ class Cleanser:
             self.drops[rule] += 1
         return rule
 
-    def _check(self, tick: TickData) -> str | None:
-        for name in PRICE_FIELDS:
-            value = getattr(tick, name)
-            if not math.isfinite(value) or value < 0:
-                return "price_invalid"
-            if value >= EMPTY_PRICE:
-                setattr(tick, name, 0.0)
+    def _check(self, tick: TickData, dt_ns: int | None) -> str | None:
+        # Fast path for the usual tick: all prices >= 0 and a finite sum below EMPTY_PRICE
+        # mean every one is a finite, non-empty price (a NaN makes the sum NaN, and the
+        # comparison false). Otherwise look at each one.
+        prices = _prices(tick)
+        if not (min(prices) >= 0.0 and sum(prices) < EMPTY_PRICE):
+            for name, value in zip(PRICE_FIELDS, prices, strict=True):
+                if not math.isfinite(value) or value < 0:
+                    return "price_invalid"
+                if value >= EMPTY_PRICE:
+                    setattr(tick, name, 0.0)
         last = tick.last_price
         bid, ask = tick.bid_price_1, tick.ask_price_1
         # An option quote may carry only bid/ask and no trade yet (volume 0): that is a
         # tick worth keeping. A tick with no price at all is not.
         if last == 0 and bid == 0 and ask == 0:
             return "no_price"
-        for name in QUANTITY_FIELDS:
-            value = getattr(tick, name)
-            if not math.isfinite(value) or value < 0:
-                return "quantity_negative"
+        quantities = _quantities(tick)
+        if not (min(quantities) >= 0.0 and math.isfinite(sum(quantities))):
+            for value in quantities:
+                if not math.isfinite(value) or value < 0:
+                    return "quantity_negative"
 
-        dt_ns = datetime_ns(tick.datetime)
+        if dt_ns is None:
+            dt_ns = datetime_ns(tick.datetime)
         state = self._contracts.get(tick.vt_symbol)
         if state is None:
             state = self._contracts[tick.vt_symbol] = _ContractState()

@@ -14,16 +14,25 @@ from dataclasses import dataclass, field
 
 from aggregation.wire import key_time
 
-# How many recent keys a topic remembers, to recognise duplicates and measure how late a
-# slower source's copy is. Snapshots that share a timestamp number a handful at most.
+# How many recent keys a topic remembers to tell a duplicate (and how late it came) from a
+# copy too old to place. Only statistics depend on it: the forwarding rule remembers every
+# key of the newest exchange time (``at_last``), however many snapshots share that stamp,
+# so a slow source's copy is never forwarded twice however far behind it is.
 RECENT_KEYS = 16
 
 
 @dataclass(slots=True)
 class TopicState:
     last_time: int = -(2**63)
-    # key → when it was forwarded (ns) and by whom, oldest first.
-    recent: dict[bytes, tuple[int, str]] = field(default_factory=dict)
+    # Every key forwarded with exchange time ``last_time``: a handful (CZCE stamps have
+    # whole seconds, so several snapshots can share one); cleared when time moves on.
+    at_last: set[bytes] = field(default_factory=set)
+    # key → when it was forwarded (ns), the RECENT_KEYS newest, oldest first.
+    recent: dict[bytes, int] = field(default_factory=dict)
+    # key → who forwarded it, for the keys in ``recent`` (FirstArrival only).
+    winners: dict[bytes, str] = field(default_factory=dict)
+    # The hub's per-topic sequence: the last seq forwarded.
+    seq: int = 0
 
 
 @dataclass(slots=True)
@@ -39,7 +48,10 @@ LATE = Verdict(False)
 
 
 class FirstArrival:
-    """Per-topic first-arrival filter. ``offer`` is called once per received copy."""
+    """Per-topic first-arrival filter. ``offer`` is called once per received copy.
+
+    The hub runs the same rule inlined in ``TickHub._on_tick`` (its hot path); a change
+    here must be made there too (tests/test_dedup_property.py checks both)."""
 
     __slots__ = ("topics",)
 
@@ -53,14 +65,19 @@ class FirstArrival:
         recent = state.recent
         seen = recent.get(key)
         if seen is not None:
-            return Verdict(False, seen[1], now_ns - seen[0])
+            return Verdict(False, state.winners[key], now_ns - seen)
         ktime = key_time(key)
-        if ktime < state.last_time:
+        if ktime > state.last_time:
+            state.last_time = ktime
+            state.at_last.clear()
+        elif ktime < state.last_time or key in state.at_last:
             return LATE
-        state.last_time = ktime
-        recent[key] = (now_ns, source)
+        state.at_last.add(key)
+        recent[key] = now_ns
+        state.winners[key] = source
         if len(recent) > RECENT_KEYS:
-            del recent[next(iter(recent))]
+            oldest = next(iter(recent))
+            del recent[oldest], state.winners[oldest]
         return FORWARD
 
     def forget(self, topic: bytes) -> None:

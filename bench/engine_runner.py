@@ -1,38 +1,66 @@
-"""Runs the real engine with three sim sources for the benchmark, without Django."""
+"""The real engine loop for the benchmark, without Django and without accounts of its own:
+the benchmark's sender processes connect to its ingest socket as workers do.
+
+    python -m bench.engine_runner RUN_DIR PUB_ADDR SNAPSHOT_ADDR
+
+Prints ``ready`` once its sockets are bound, then holds (answering only client
+subscriptions) until a line arrives on standard input, then runs ``Engine.run`` until
+SIGTERM and prints the hub's counters as one JSON line.
+"""
 
 from __future__ import annotations
 
+import json
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from gateways.simexchange import contract_universe
-from mdhub_project.engine import AccountConfig, Engine, EngineConfig
+import zmq
+
+from mdhub_project.engine import Engine, EngineConfig
 
 
 def main() -> None:
-    run_dir, pub, snap, rate, contracts = sys.argv[1:6]
-    universe = contract_universe(int(contracts))
+    run_dir, pub, snap = sys.argv[1:4]
     config = EngineConfig(
         run_dir=Path(run_dir),
         pub_addr=pub,
         snapshot_addr=snap,
-        accounts=[AccountConfig(f"sim-{x}", "sim", {}, i) for i, x in enumerate("abc")],
-        subscriptions=[f"{p.symbol}.{p.exchange}" for p in universe],
+        accounts=[],
+        subscriptions=[],
         contracts=[],
         calendar=None,
-        sim_contracts=int(contracts),
-        sim_rate=float(rate),
         log_level="WARNING",
     )
     engine = Engine(config)
+    hub = engine.hub
 
     def stop(signum: int, frame: Any) -> None:
         engine.shutdown = True
 
     signal.signal(signal.SIGTERM, stop)
+    print("ready", flush=True)
+    poller = zmq.Poller()
+    poller.register(hub.pub, zmq.POLLIN)
+    poller.register(sys.stdin.fileno(), zmq.POLLIN)
+    while True:
+        events = dict(poller.poll(100))
+        if hub.pub in events:
+            hub._on_subscriptions()
+        if sys.stdin.fileno() in events:
+            sys.stdin.readline()
+            break
     engine.run()
+    sources = hub.sources.values()
+    stats = {
+        "received": sum(s.received for s in sources),
+        "forwarded": hub.stats.forwarded,
+        "duplicates": sum(s.duplicates for s in sources),
+        "too_late": sum(s.too_late for s in sources),
+        "malformed": hub.stats.malformed,
+    }
+    print(json.dumps(stats), flush=True)
 
 
 if __name__ == "__main__":

@@ -103,7 +103,7 @@ class BrokerKind(GatewayKind):
             )
         log.info("%s: connecting to %s", self.account, settings.get("mdAddress"))
 
-    def subscribe(self, vt_symbols: list[str]) -> None:
+    def subscribe_batch(self, vt_symbols: list[str]) -> None:
         from vnpy.trader.constant import Exchange
         from vnpy.trader.object import SubscribeRequest
 

@@ -68,10 +68,18 @@ class SimKind(GatewayKind):
     def start(self) -> None:
         self._thread.start()
 
-    def subscribe(self, vt_symbols: list[str]) -> None:
+    # A simulated front has no flow control: no pause between batches.
+    subscribe_pause = 0.0
+
+    def subscribe_batch(self, vt_symbols: list[str]) -> None:
         if "*" in vt_symbols:
             self.subscribe_all = True
         self.wanted.update(s for s in vt_symbols if s != "*")
+        self.state.subscribed = len(self.wanted)
+
+    def unsubscribe(self, vt_symbols: list[str]) -> None:
+        """Warm-mode standby: stop delivering these (the hub sends the list minus canaries)."""
+        self.wanted.difference_update(vt_symbols)
         self.state.subscribed = len(self.wanted)
 
     def status(self) -> KindStatus:
@@ -91,6 +99,9 @@ class SimKind(GatewayKind):
         log.info("%s: logged in to the simulated exchange", self.account)
         pending: list[tuple[int, int, dict[str, Any]]] = []
         order = 0
+        # A front never reorders one contract's snapshots: jitter delays a snapshot, but never
+        # past the next one of the same contract (which a starved reader may get in one batch).
+        last_due: dict[tuple[str, str], int] = {}
         while True:
             now = time.time_ns()
             while pending and pending[0][0] <= now:
@@ -113,7 +124,10 @@ class SimKind(GatewayKind):
                 delay = self.latency_ns + (self.rng.randrange(self.jitter_ns) if self.jitter_ns else 0)
                 if delay:
                     order += 1
-                    heapq.heappush(pending, (time.time_ns() + delay, order, snap))
+                    contract = (snap["symbol"], snap["exchange"])
+                    due = max(time.time_ns() + delay, last_due.get(contract, 0))
+                    last_due[contract] = due
+                    heapq.heappush(pending, (due, order, snap))
                 else:
                     self._deliver(snap)
             self._expire_faults()
