@@ -87,10 +87,8 @@ function useInitialGateways(enabled: boolean): void {
     if (!enabled) return undefined;
     const controller = new AbortController();
     getGateways(controller.signal)
-      .then((snapshot) => {
-        // A socket frame may have been first; it is at least as new as this answer.
-        if (!useGatewaysStore.getState().loaded) useGatewaysStore.getState().applySnapshot(snapshot);
-      })
+      // A socket frame may have been first: the store keeps the newer state.
+      .then((snapshot) => useGatewaysStore.getState().applyInitialSnapshot(snapshot))
       .catch((error: unknown) => {
         if ((error as Error)?.name === "AbortError") return;
         const message =

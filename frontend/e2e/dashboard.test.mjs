@@ -15,11 +15,12 @@ import {
   login,
   missingEnv,
   screenshot,
+  skipReason,
   waitFor,
+  waitForLocation,
 } from "./helpers.mjs";
 
-const skip = missingEnv();
-if (skip) console.log(`# dashboard browser tests skipped: ${skip}`);
+const skip = skipReason("dashboard browser tests", missingEnv());
 
 async function assertAccessible(page, screen) {
   const violations = await axeViolations(page);
@@ -74,7 +75,7 @@ describe("dashboard in a real browser", { skip: skip ?? false }, () => {
 
   test("the accounts page lists the accounts and passes the audit", async () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
-    await page.waitForURL((url) => url.pathname === "/accounts");
+    await waitForLocation(page, (url) => url.pathname === "/accounts");
     await page.getByRole("heading", { name: "Accounts", level: 1 }).waitFor();
     await page.getByRole("table", { name: "Accounts" }).waitFor();
     await waitFor(async () => (await page.locator("[data-slot='skeleton']").count()) === 0, {
@@ -177,7 +178,7 @@ describe("dashboard in a real browser", { skip: skip ?? false }, () => {
     await waitFor(async () => (await page.getByLabel("Source").inputValue()) === accountId, { what: "source filter" });
 
     await page.getByLabel("Level").selectOption("ERROR");
-    await page.waitForURL((url) => url.searchParams.get("level") === "ERROR");
+    await waitForLocation(page, (url) => url.searchParams.get("level") === "ERROR");
 
     const pause = page.getByTestId("log-pause");
     await pause.click();
@@ -187,7 +188,7 @@ describe("dashboard in a real browser", { skip: skip ?? false }, () => {
 
     await page.getByLabel("Level").selectOption("INFO");
     await page.getByLabel("Source").selectOption("");
-    await page.waitForURL((url) => url.search === "");
+    await waitForLocation(page, (url) => url.search === "");
     await assertAccessible(page, "logs");
     await screenshot(page, "logs");
   });
@@ -206,20 +207,20 @@ describe("dashboard in a real browser", { skip: skip ?? false }, () => {
   test("an expired session sends the user back to the login page, and back after logging in", async () => {
     await browser.context.clearCookies();
     await page.getByRole("button", { name: "Reload" }).click();
-    await page.waitForURL((url) => url.pathname === "/login");
+    await waitForLocation(page, (url) => url.pathname === "/login");
     assert.equal(new URL(page.url()).searchParams.get("next"), "/accounts");
 
     await page.getByLabel("Username").fill(process.env.MDHUB_E2E_USER ?? "alice");
     await page.getByLabel("Password").fill(process.env.MDHUB_E2E_PASSWORD ?? "");
     await page.getByRole("button", { name: "Log in" }).click();
-    await page.waitForURL((url) => url.pathname === "/accounts");
+    await waitForLocation(page, (url) => url.pathname === "/accounts");
   });
 
   test("logging out ends the session", async () => {
     await page.getByRole("button", { name: "Log out" }).click();
-    await page.waitForURL((url) => url.pathname === "/login");
+    await waitForLocation(page, (url) => url.pathname === "/login");
     assert.equal((await apiFromPage(page, "GET", "/api/auth/session")).status, 401);
     await page.goto("/");
-    await page.waitForURL((url) => url.pathname === "/login");
+    await waitForLocation(page, (url) => url.pathname === "/login");
   });
 });

@@ -26,6 +26,20 @@ export function missingEnv() {
   return null;
 }
 
+/**
+ * The skip reason for a suite that cannot run here (null when it can), logged. With
+ * MDHUB_E2E_REQUIRE=1 (scripts/e2e-local.sh, hence CI) it throws instead: a suite that
+ * cannot run there is a failure, never a silent pass.
+ */
+export function skipReason(suite, reason) {
+  if (!reason) return null;
+  if (process.env.MDHUB_E2E_REQUIRE === "1") {
+    throw new Error(`${suite} cannot run: ${reason}; MDHUB_E2E_REQUIRE=1 forbids skipping them`);
+  }
+  console.log(`# ${suite} skipped: ${reason}`);
+  return reason;
+}
+
 export const CHROMIUM_ARGS = [
   "--headless",
   "--no-sandbox",
@@ -63,7 +77,7 @@ export async function login(page, { user = USER, password = PASSWORD } = {}) {
   await page.getByLabel("Username").fill(user);
   await page.getByLabel("Password").fill(password);
   await page.getByRole("button", { name: "Log in" }).click();
-  await page.waitForURL((url) => url.pathname === "/", { timeout: 15_000 });
+  await waitForLocation(page, (url) => url.pathname === "/");
   await page.getByRole("heading", { name: "Status", level: 1 }).waitFor();
 }
 
@@ -91,6 +105,17 @@ export function describeViolations(violations) {
   return violations
     .map((violation) => `${violation.id} (${violation.impact}): ${violation.help}\n  ${violation.nodes.join("\n  ")}`)
     .join("\n");
+}
+
+/** Close every toast (they would hide part of the next screenshot) and wait until they are gone. */
+export async function dismissToasts(page) {
+  const toasts = page.locator("[data-sonner-toast]");
+  for (let round = 0; round < 10 && (await toasts.count()) > 0; round += 1) {
+    const close = page.locator("[data-sonner-toast] [data-close-button]");
+    if ((await close.count()) > 0) await close.first().click({ force: true }).catch(() => {});
+    await new Promise((resolve) => setTimeout(resolve, 150));
+  }
+  await waitFor(async () => (await toasts.count()) === 0, { timeoutMs: 10_000, what: "the toasts to close" });
 }
 
 export async function screenshot(page, name) {
@@ -142,4 +167,13 @@ export async function waitFor(probe, { timeoutMs = 15_000, intervalMs = 200, wha
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
   throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what} (last: ${JSON.stringify(last)})`);
+}
+
+/**
+ * Wait until the page's URL satisfies `predicate`. Polls `page.url()` rather than using
+ * `page.waitForURL`: client-side navigations (Next's router, history API) fire no "load"
+ * event, and `waitForURL` then times out even though the URL changed.
+ */
+export async function waitForLocation(page, predicate, { timeoutMs = 15_000 } = {}) {
+  await waitFor(async () => predicate(new URL(page.url())), { timeoutMs, what: `URL (now ${page.url()})` });
 }

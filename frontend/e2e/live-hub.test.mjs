@@ -1,13 +1,16 @@
 // Browser tests that need the LIVE hub: a running engine with (at least) three healthy sim
-// sources, the gateway/log APIs and the /ws/ socket of docs/api.md. They are skipped unless
-// MDHUB_E2E_HUB_CMD is set.
+// sources, the gateway/log APIs and the /ws/ socket of docs/api.md. `npm run test:e2e:local`
+// (what `./dev test` and CI run) brings up that stack (Redis, Daphne, seed_demo) and sets
+// the commands below (scripts/e2e-hub.sh, scripts/e2e-fault.sh). Run by hand with
+// `npm run test:e2e` and without MDHUB_E2E_HUB_CMD they are skipped, saying so; with
+// MDHUB_E2E_REQUIRE=1 (set by test:e2e:local) a missing setting fails them instead.
 //
 // Environment (on top of MDHUB_E2E_URL / MDHUB_E2E_USER / MDHUB_E2E_PASSWORD, see helpers.mjs):
 //   MDHUB_E2E_HUB_CMD     command that starts or stops the hub engine, run through the shell
 //                         as `$MDHUB_E2E_HUB_CMD start` and `$MDHUB_E2E_HUB_CMD stop`; `start`
 //                         must be harmless when it already runs. Run once before the tests.
 //   MDHUB_E2E_FAULT_CMD   command that injects a fault into a sim source, run as
-//                         `$MDHUB_E2E_FAULT_CMD <account> garbage`.
+//                         `$MDHUB_E2E_FAULT_CMD <account> garbage` (required, too).
 //   MDHUB_E2E_TIMEOUT_S   how long to wait for a state to show (default 60).
 //
 // The user must be an operator (staff): the tests press start/stop/restart and toggle accounts.
@@ -21,11 +24,14 @@ import {
   apiFromPage,
   axeViolations,
   describeViolations,
+  dismissToasts,
   launchBrowser,
   login,
   missingEnv,
   screenshot,
+  skipReason,
   waitFor,
+  waitForLocation,
 } from "./helpers.mjs";
 
 const run = promisify(exec);
@@ -33,10 +39,12 @@ const HUB_CMD = process.env.MDHUB_E2E_HUB_CMD ?? "";
 const FAULT_CMD = process.env.MDHUB_E2E_FAULT_CMD ?? "";
 const TIMEOUT_MS = Number(process.env.MDHUB_E2E_TIMEOUT_S ?? 60) * 1000;
 
-const skip =
+const skip = skipReason(
+  "live-hub browser tests",
   missingEnv() ??
-  (HUB_CMD ? null : "MDHUB_E2E_HUB_CMD is not set (these tests need the live hub; see the top of this file)");
-if (skip) console.log(`# live-hub browser tests skipped: ${skip}`);
+    (HUB_CMD ? null : "MDHUB_E2E_HUB_CMD is not set (these tests need the live hub; see the top of this file)") ??
+    (FAULT_CMD ? null : "MDHUB_E2E_FAULT_CMD is not set (see the top of this file)"),
+);
 
 async function hub(action) {
   const { stdout, stderr } = await run(`${HUB_CMD} ${action}`, { timeout: 120_000 });
@@ -63,7 +71,7 @@ async function healthyIds(page) {
 async function gotoStatus(page) {
   if (new URL(page.url()).pathname !== "/") {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Status" }).click();
-    await page.waitForURL((url) => url.pathname === "/");
+    await waitForLocation(page, (url) => url.pathname === "/");
   }
   await page.getByRole("heading", { name: "Status", level: 1 }).waitFor();
 }
@@ -136,6 +144,14 @@ describe("dashboard against the live hub", { skip: skip ?? false }, () => {
     await confirm.getByRole("button", { name: "Hard restart" }).click();
     await page.getByText(`Restart of ${id} accepted`).first().waitFor();
 
+    // The screen while it restarts (brief: the hub's hub.event frames show each step).
+    const row = page.getByTestId(`gateway-row-${id}`);
+    const during = await waitFor(
+      async () => ["restarting", "starting", "connected"].includes(await row.getAttribute("data-state")),
+      { timeoutMs: TIMEOUT_MS, intervalMs: 20, what: `${id} to show the restart` },
+    ).catch(() => false);
+    if (during) await screenshot(page, "status-restart");
+
     const states = await waitFor(
       async () => {
         const seen = await page.evaluate(() => window.__states);
@@ -163,6 +179,17 @@ describe("dashboard against the live hub", { skip: skip ?? false }, () => {
       },
       { timeoutMs: TIMEOUT_MS, what: `${id} to stop` },
     );
+    // The others keep delivering.
+    const others = sources.filter((other) => other !== id);
+    await waitFor(
+      async () => {
+        const healthy = await healthyIds(page);
+        return others.every((other) => healthy.includes(other));
+      },
+      { timeoutMs: TIMEOUT_MS, what: `${others.join(", ")} still healthy` },
+    );
+    await dismissToasts(page);
+    await screenshot(page, "status-source-disabled");
 
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Accounts" }).click();
     await toggle.click();
@@ -180,10 +207,14 @@ describe("dashboard against the live hub", { skip: skip ?? false }, () => {
     await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Logs" }).click();
     await page.getByRole("heading", { name: "Logs", level: 1 }).waitFor();
     await page.getByLabel("Level").selectOption("ERROR");
-    await page.waitForURL((url) => url.searchParams.get("level") === "ERROR");
+    await waitForLocation(page, (url) => url.searchParams.get("level") === "ERROR");
 
     const lines = page.getByTestId("log-line");
-    await waitFor(async () => (await lines.count()) > 0, { timeoutMs: TIMEOUT_MS, what: "an ERROR log line" });
+    // An ERROR of the faulted source shows up (from the backlog or live).
+    await waitFor(
+      async () => (await lines.allInnerTexts()).some((text) => text.includes(id)),
+      { timeoutMs: TIMEOUT_MS, what: `an ERROR log line of ${id}` },
+    );
     const levels = await lines.evaluateAll((elements) => elements.map((element) => element.getAttribute("data-level")));
     assert.ok(levels.every((level) => level === "ERROR" || level === "CRITICAL"), `levels shown: ${levels.join(", ")}`);
     const highlighted = await lines.first().evaluate((element) => getComputedStyle(element).backgroundColor);
@@ -196,6 +227,7 @@ describe("dashboard against the live hub", { skip: skip ?? false }, () => {
     );
     const violations = await axeViolations(page);
     assert.equal(violations.length, 0, describeViolations(violations));
+    await dismissToasts(page);
     await screenshot(page, "logs-live");
   });
 
@@ -206,7 +238,22 @@ describe("dashboard against the live hub", { skip: skip ?? false }, () => {
     assert.equal(await page.getByTestId("engine-state").innerText(), "offline");
     const violations = await axeViolations(page);
     assert.equal(violations.length, 0, describeViolations(violations));
+    await dismissToasts(page);
     await screenshot(page, "status-offline");
+
+    // A page opened while the hub is down still lists every account, stopped (the socket
+    // says engine.offline first; GET /api/gateways lists the accounts).
+    await page.reload();
+    await page.getByTestId("engine-offline").waitFor({ state: "visible" });
+    const stopped = await waitFor(
+      async () => {
+        const states = await rowStates(page);
+        return sources.every((id) => states[id] === "stopped") ? states : null;
+      },
+      { timeoutMs: TIMEOUT_MS, what: "every source listed as stopped while the hub is down" },
+    );
+    assert.ok(Object.keys(stopped).length >= 3, JSON.stringify(stopped));
+    assert.equal(await page.getByTestId("engine-state").innerText(), "offline");
 
     await hub("start");
     await page.getByTestId("engine-offline").waitFor({ state: "detached", timeout: TIMEOUT_MS });

@@ -8,10 +8,19 @@
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 
-import { axeViolations, describeViolations, launchBrowser, login, missingEnv, screenshot, waitFor } from "./helpers.mjs";
+import {
+  axeViolations,
+  describeViolations,
+  launchBrowser,
+  login,
+  missingEnv,
+  screenshot,
+  skipReason,
+  waitFor,
+  waitForLocation,
+} from "./helpers.mjs";
 
-const skip = missingEnv();
-if (skip) console.log(`# contract browser tests skipped: ${skip}`);
+const skip = skipReason("contract browser tests", missingEnv());
 
 const NOW = Date.now() / 1000;
 
@@ -224,7 +233,7 @@ describe("status and logs screens against the documented contract", { skip: skip
     send(statusFrame({ "sim-c": { state: "unhealthy" } }));
     const link = page.getByTestId("gateway-row-sim-c").getByRole("link", { name: /unhealthy/ });
     await link.click();
-    await page.waitForURL((url) => url.pathname === "/logs");
+    await waitForLocation(page, (url) => url.pathname === "/logs");
     const url = new URL(page.url());
     assert.equal(url.searchParams.get("account"), "sim-c");
     assert.equal(url.searchParams.get("level"), "WARNING");
@@ -282,7 +291,7 @@ describe("status and logs screens against the documented contract", { skip: skip
   test("a socket closed with 4401 (session gone) returns to the login page", async () => {
     await browser.context.clearCookies(); // what 4401 means: the session is gone
     await socket.close({ code: 4401, reason: "login required" });
-    await page.waitForURL((url) => url.pathname === "/login");
+    await waitForLocation(page, (url) => url.pathname === "/login");
     assert.match(new URL(page.url()).searchParams.get("next") ?? "", /^\/logs/);
   });
 });

@@ -37,7 +37,7 @@ export function hubSocketUrl(location: Pick<Location, "protocol" | "host"> = win
   return `${scheme}://${location.host}/ws/`;
 }
 
-/** Route one server frame into the stores. Unknown frame types are ignored. */
+/** Route one server frame into the stores. Other frame types (error, new ones) are ignored. */
 export function dispatchFrame(frame: HubFrame): void {
   switch (frame.type) {
     case "gateway.status": {
@@ -61,6 +61,10 @@ export function dispatchFrame(frame: HubFrame): void {
       useGatewaysStore.getState().setMetrics(metrics);
       break;
     }
+    case "hub.event":
+      if (frame.event && typeof frame.event === "object") useGatewaysStore.getState().applyEvent(frame.event);
+      break;
+    case "error": // The server's answer to a frame it could not use: nothing to show.
     default:
       break;
   }

@@ -132,6 +132,8 @@ export type HubFrame =
   | ({ type: "hub.failover" } & Failover)
   | { type: "hub.log"; records: LogRecord[] }
   | { type: "hub.metrics"; [key: string]: unknown }
+  | { type: "hub.event"; event: HubEvent }
+  | { type: "error"; detail: string }
   | { type: "engine.offline" };
 
 /** Frames the client may send on /ws/. */

@@ -1,12 +1,14 @@
 import { create } from "zustand";
 
-import type {
-  EngineState,
-  Failover,
-  GatewayCommand,
-  GatewayState,
-  GatewayStatus,
-  GatewaysSnapshot,
+import {
+  GATEWAY_STATES,
+  type EngineState,
+  type Failover,
+  type GatewayCommand,
+  type GatewayState,
+  type GatewayStatus,
+  type GatewaysSnapshot,
+  type HubEvent,
 } from "@/lib/types";
 
 export type SocketState = "connecting" | "open" | "closed";
@@ -20,6 +22,13 @@ export interface PendingCommand {
   fingerprint: string;
 }
 
+export interface StateChange {
+  state: GatewayState;
+  reason: string;
+  /** Hub clock, epoch seconds. */
+  ts: number;
+}
+
 export interface GatewaysState {
   engine: EngineState | "unknown";
   mode: string | null;
@@ -27,17 +36,34 @@ export interface GatewaysState {
   /** Hub clock of the last snapshot (epoch seconds). */
   updatedAt: number | null;
   gateways: GatewayStatus[];
-  /** An initial snapshot (API or socket) has arrived. */
+  /** An initial snapshot (API or socket), or the socket's engine.offline, has arrived. */
   loaded: boolean;
+  /** A gateway.status frame from the socket has been applied: the API answer is older. */
+  live: boolean;
   loadError: string | null;
   socket: SocketState;
   pending: Record<string, PendingCommand>;
   /** Most recent first, at most MAX_FAILOVERS. */
   failovers: Failover[];
   metrics: Record<string, unknown> | null;
+  /**
+   * State changes from hub.event frames newer than the last snapshot, per source. The hub
+   * sends them as they happen, the snapshot only every second: a brief state (restarting)
+   * shows only thanks to them, and a snapshot taken before the change must not undo it.
+   */
+  stateChanges: Record<string, StateChange>;
 
+  /** A gateway.status frame from the socket: the newest state there is. */
   applySnapshot: (snapshot: GatewaysSnapshot) => void;
+  /**
+   * The GET /api/gateways answer at start-up. Ignored once a socket snapshot arrived (that
+   * is at least as new). After the socket's engine.offline (which carries no sources) it
+   * still fills in the sources the server lists, but the engine stays offline.
+   */
+  applyInitialSnapshot: (snapshot: GatewaysSnapshot) => void;
   setEngineOffline: () => void;
+  /** A hub.event frame: a state change of one source shows at once. */
+  applyEvent: (event: HubEvent) => void;
   setLoadError: (message: string | null) => void;
   setSocketState: (state: SocketState) => void;
   markPending: (id: string, command: GatewayCommand, now?: number) => void;
@@ -56,23 +82,19 @@ function fingerprint(gateway: GatewayStatus | undefined): string {
   return [gateway.state, gateway.state_since ?? "", gateway.pid ?? "", gateway.restarts].join("|");
 }
 
-export const useGatewaysStore = create<GatewaysState>()((set, get) => ({
-  engine: "unknown",
-  mode: null,
-  primary: null,
-  updatedAt: null,
-  gateways: [],
-  loaded: false,
-  loadError: null,
-  socket: "closed",
-  pending: {},
-  failovers: [],
-  metrics: null,
-
-  applySnapshot(snapshot) {
-    const gateways = [...(snapshot.gateways ?? [])].sort(
-      (a, b) => a.priority - b.priority || a.id.localeCompare(b.id),
-    );
+export const useGatewaysStore = create<GatewaysState>()((set, get) => {
+  const applyGateways = (snapshot: GatewaysSnapshot): void => {
+    // A state change seen in a hub.event after this snapshot was taken is newer: keep it.
+    const taken = snapshot.updated_at ?? 0;
+    const stateChanges: Record<string, StateChange> = {};
+    const gateways = (snapshot.gateways ?? [])
+      .map((gateway) => {
+        const change = get().stateChanges[gateway.id];
+        if (!change || change.ts <= taken || change.ts <= (gateway.state_since ?? 0)) return gateway;
+        stateChanges[gateway.id] = change;
+        return { ...gateway, state: change.state, state_reason: change.reason, state_since: change.ts };
+      })
+      .sort((a, b) => a.priority - b.priority || a.id.localeCompare(b.id));
     const byId = new Map(gateways.map((gateway) => [gateway.id, gateway]));
     const pending: Record<string, PendingCommand> = {};
     for (const [id, entry] of Object.entries(get().pending)) {
@@ -88,52 +110,102 @@ export const useGatewaysStore = create<GatewaysState>()((set, get) => ({
       loaded: true,
       loadError: null,
       pending,
+      stateChanges,
     });
-  },
+  };
 
-  setEngineOffline() {
-    set({ engine: "offline", loaded: true });
-  },
+  return {
+    engine: "unknown",
+    mode: null,
+    primary: null,
+    updatedAt: null,
+    gateways: [],
+    loaded: false,
+    live: false,
+    loadError: null,
+    socket: "closed",
+    pending: {},
+    failovers: [],
+    metrics: null,
+    stateChanges: {},
 
-  setLoadError(message) {
-    set({ loadError: message });
-  },
+    applySnapshot(snapshot) {
+      applyGateways(snapshot);
+      set({ live: true });
+    },
 
-  setSocketState(socket) {
-    set({ socket });
-  },
+    applyInitialSnapshot(snapshot) {
+      if (get().live) return;
+      const offline = get().engine === "offline";
+      applyGateways(snapshot);
+      if (offline) set({ engine: "offline" });
+    },
 
-  markPending(id, command, now = Date.now()) {
-    const gateway = get().gateways.find((item) => item.id === id);
-    set({
-      pending: { ...get().pending, [id]: { command, since: now, fingerprint: fingerprint(gateway) } },
-    });
-  },
+    setEngineOffline() {
+      set({ engine: "offline", loaded: true });
+    },
 
-  clearPending(id) {
-    const { [id]: _dropped, ...rest } = get().pending;
-    set({ pending: rest });
-  },
+    applyEvent(event) {
+      if (!event || event.kind !== "state" || !event.account || typeof event.ts !== "number") return;
+      const state = event.state_to as GatewayState | null;
+      if (!state || !GATEWAY_STATES.includes(state)) return;
+      const id = event.account;
+      const current = get().gateways.find((gateway) => gateway.id === id);
+      // Unknown source: the next snapshot lists it. Older than what is shown: nothing new.
+      if (!current || event.ts < (current.state_since ?? 0)) return;
+      const known = get().stateChanges[id];
+      if (known && known.ts > event.ts) return;
+      const change: StateChange = { state, reason: event.reason ?? "", ts: event.ts };
+      const { [id]: _acted, ...pending } = get().pending; // the hub acted on it
+      set({
+        gateways: get().gateways.map((gateway) =>
+          gateway.id === id ? { ...gateway, state, state_reason: change.reason, state_since: change.ts } : gateway,
+        ),
+        stateChanges: { ...get().stateChanges, [id]: change },
+        pending,
+      });
+    },
 
-  expirePending(now = Date.now()) {
-    const expired: string[] = [];
-    const pending: Record<string, PendingCommand> = {};
-    for (const [id, entry] of Object.entries(get().pending)) {
-      if (now - entry.since > PENDING_TIMEOUT_MS) expired.push(id);
-      else pending[id] = entry;
-    }
-    if (expired.length) set({ pending });
-    return expired;
-  },
+    setLoadError(message) {
+      set({ loadError: message });
+    },
 
-  addFailover(failover) {
-    set({ failovers: [failover, ...get().failovers].slice(0, MAX_FAILOVERS) });
-  },
+    setSocketState(socket) {
+      set({ socket });
+    },
 
-  setMetrics(metrics) {
-    set({ metrics });
-  },
-}));
+    markPending(id, command, now = Date.now()) {
+      const gateway = get().gateways.find((item) => item.id === id);
+      set({
+        pending: { ...get().pending, [id]: { command, since: now, fingerprint: fingerprint(gateway) } },
+      });
+    },
+
+    clearPending(id) {
+      const { [id]: _dropped, ...rest } = get().pending;
+      set({ pending: rest });
+    },
+
+    expirePending(now = Date.now()) {
+      const expired: string[] = [];
+      const pending: Record<string, PendingCommand> = {};
+      for (const [id, entry] of Object.entries(get().pending)) {
+        if (now - entry.since > PENDING_TIMEOUT_MS) expired.push(id);
+        else pending[id] = entry;
+      }
+      if (expired.length) set({ pending });
+      return expired;
+    },
+
+    addFailover(failover) {
+      set({ failovers: [failover, ...get().failovers].slice(0, MAX_FAILOVERS) });
+    },
+
+    setMetrics(metrics) {
+      set({ metrics });
+    },
+  };
+});
 
 /** States that deserve a look: the status page links them to their WARNING+ logs. */
 export const TROUBLED_STATES: ReadonlySet<GatewayState> = new Set<GatewayState>([

@@ -33,6 +33,74 @@ describe("gateways store", () => {
     expect(useGatewaysStore.getState().engine).toBe("online");
   });
 
+  it("takes the API's start-up answer unless a socket snapshot came first", () => {
+    const store = useGatewaysStore.getState();
+    store.applyInitialSnapshot(snapshot([gateway({ id: "sim-a", tick_rate: 1 })]));
+    expect(useGatewaysStore.getState()).toMatchObject({ engine: "online", loaded: true, live: false });
+
+    store.applySnapshot(snapshot([gateway({ id: "sim-a", tick_rate: 2 })]));
+    store.applyInitialSnapshot(snapshot([gateway({ id: "sim-a", tick_rate: 3 })]));
+    expect(useGatewaysStore.getState().gateways[0]?.tick_rate).toBe(2);
+  });
+
+  it("still lists the sources from the API after the socket said engine.offline first", () => {
+    // The real server sends engine.offline on connect while the hub is down; its
+    // GET /api/gateways answer then lists every account as stopped.
+    const store = useGatewaysStore.getState();
+    store.setEngineOffline();
+    const stopped = ["sim-a", "sim-b", "sim-c"].map((id, index) =>
+      gateway({ id, priority: index, state: "stopped", state_reason: "engine offline", tick_rate: null }),
+    );
+    store.applyInitialSnapshot(snapshot(stopped, { engine: "offline", primary: null, mode: null }));
+    expect(useGatewaysStore.getState().gateways.map((item) => item.id)).toEqual(["sim-a", "sim-b", "sim-c"]);
+    expect(useGatewaysStore.getState().engine).toBe("offline");
+
+    // Even an older "online" answer does not undo what the socket said.
+    useGatewaysStore.setState(initial, true);
+    useGatewaysStore.getState().setEngineOffline();
+    useGatewaysStore.getState().applyInitialSnapshot(snapshot([gateway()]));
+    expect(useGatewaysStore.getState().engine).toBe("offline");
+    expect(useGatewaysStore.getState().gateways).toHaveLength(1);
+  });
+
+  it("shows a state change from a hub.event at once; an older snapshot does not undo it", () => {
+    const store = useGatewaysStore.getState();
+    store.applySnapshot(snapshot([gateway({ id: "sim-a", state: "healthy", state_since: 100 })], { updated_at: 110 }));
+    store.markPending("sim-a", "restart");
+    const event = (state_to: string, ts: number, extra = {}) => ({
+      id: ts,
+      ts,
+      account: "sim-a",
+      kind: "state" as const,
+      state_from: "healthy",
+      state_to,
+      reason: `${state_to} now`,
+      ...extra,
+    });
+
+    store.applyEvent(event("restarting", 111));
+    expect(useGatewaysStore.getState().gateways[0]).toMatchObject({ state: "restarting", state_reason: "restarting now", state_since: 111 });
+    expect(useGatewaysStore.getState().pending).toEqual({}); // the hub acted
+
+    // A snapshot taken before the change (flushed after the event) keeps the newer state.
+    store.applySnapshot(snapshot([gateway({ id: "sim-a", state: "healthy", state_since: 100, tick_rate: 7 })], { updated_at: 110.9 }));
+    expect(useGatewaysStore.getState().gateways[0]).toMatchObject({ state: "restarting", tick_rate: 7 });
+
+    // Ignored: not a state change, another source, an unknown state, older than shown.
+    store.applyEvent(event("healthy", 112, { kind: "command" }));
+    store.applyEvent(event("healthy", 112, { account: "sim-z" }));
+    store.applyEvent(event("exploded", 112));
+    store.applyEvent(event("healthy", 105));
+    expect(useGatewaysStore.getState().gateways[0]?.state).toBe("restarting");
+    expect(useGatewaysStore.getState().gateways).toHaveLength(1);
+
+    store.applyEvent(event("starting", 111.3));
+    // A snapshot taken after the change is the truth again.
+    store.applySnapshot(snapshot([gateway({ id: "sim-a", state: "healthy", state_since: 112 })], { updated_at: 112.5 }));
+    expect(useGatewaysStore.getState().gateways[0]).toMatchObject({ state: "healthy", state_since: 112 });
+    expect(useGatewaysStore.getState().stateChanges).toEqual({});
+  });
+
   it("keeps a command pending until the source changes, then clears it", () => {
     const store = useGatewaysStore.getState();
     store.applySnapshot(snapshot([gateway({ id: "sim-a", state: "healthy" })]));

@@ -57,11 +57,32 @@ describe("connectHubSocket against a real WebSocket server", () => {
     socket.send(JSON.stringify({ type: "hub.failover", from: "sim-a", to: "sim-b", reason: "stale", ts: 1 }));
     socket.send("not json at all");
     socket.send(JSON.stringify({ type: "something.new" }));
+    socket.send(
+      JSON.stringify({
+        type: "hub.event",
+        event: { id: 7, ts: 1, account: "sim-z", kind: "state", state_from: "healthy", state_to: "stale", reason: "x" },
+      }),
+    );
+    socket.send(JSON.stringify({ type: "error", detail: "unknown frame type" }));
+    socket.send(JSON.stringify({ type: "hub.event" })); // malformed: still harmless
+    socket.send(JSON.stringify([1, 2, 3]));
+    socket.send("null");
 
     await vi.waitFor(() => expect(useGatewaysStore.getState().failovers).toHaveLength(1));
     expect(useGatewaysStore.getState().gateways.map((item) => item.id)).toEqual(["sim-a", "sim-b"]);
     expect(useGatewaysStore.getState().primary).toBe("sim-a");
     expect(useLogsStore.getState().records.map((line) => line.msg)).toEqual(["garbage tick"]);
+
+    // A state change of a listed source shows at once.
+    socket.send(
+      JSON.stringify({
+        type: "hub.event",
+        event: { id: 8, ts: 2e9, account: "sim-b", kind: "state", state_from: "healthy", state_to: "restarting", reason: "operator" },
+      }),
+    );
+    await vi.waitFor(() =>
+      expect(useGatewaysStore.getState().gateways.find((item) => item.id === "sim-b")?.state).toBe("restarting"),
+    );
 
     socket.send(JSON.stringify({ type: "engine.offline" }));
     await vi.waitFor(() => expect(useGatewaysStore.getState().engine).toBe("offline"));
