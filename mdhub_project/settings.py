@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +121,8 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 # Straight from the apps when collectstatic has not run (./dev run); the Docker image runs
 # collectstatic at build time, and WhiteNoise then serves STATIC_ROOT.
 WHITENOISE_USE_FINDERS = True
+# ... and then STATIC_ROOT does not exist yet, which WhiteNoise warns about on every start.
+warnings.filterwarnings("ignore", message="No directory at: ", category=UserWarning)
 # The dashboard's static export (frontend/out) is served at / by mdhub_project.views.
 DASHBOARD_DIR = Path(env_str("DASHBOARD_DIR", str(BASE_DIR / "frontend" / "out")))
 

@@ -19,6 +19,7 @@ from tests.zmq_helpers import free_port
 PROJECT = Path(__file__).resolve().parent.parent
 # The hub under test keeps its state and commands in a Redis database of its own.
 HUB_REDIS_DB = 13
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 
 
 class HubProcess:
@@ -35,7 +36,7 @@ class HubProcess:
             MDHUB_RUN_DIR=str(self.run_dir),
             MDHUB_PUB_ADDR=f"tcp://127.0.0.1:{self.pub_port}",
             MDHUB_SNAPSHOT_ADDR=f"tcp://127.0.0.1:{self.snap_port}",
-            REDIS_URL=redis_url_with_db(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"), HUB_REDIS_DB),
+            REDIS_URL=redis_url_with_db(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL), HUB_REDIS_DB),
             PYTHONUNBUFFERED="1",
         )
         self.env.update(env)  # the caller's settings win, REDIS_URL included

@@ -160,14 +160,16 @@ def stack(tmp_path: Path) -> Iterator[tuple[HubProcess, Web, PrivateRedis]]:
         f"User.objects.create_user({USER!r}, password={PASSWORD!r}, is_staff=True)",
     )
     hub.start()
-    web = Web(hub.env, tmp_path / "daphne.log")
+    web: Web | None = None
     try:
+        web = Web(hub.env, tmp_path / "daphne.log")
         web.login()
         for account in ("sim-a", "sim-b", "sim-c"):
             hub.wait_state(account, {"healthy"}, 40)
         yield hub, web, redis_server
     finally:
-        web.stop()
+        if web is not None:
+            web.stop()
         hub.stop()
         redis_server.kill()
 
