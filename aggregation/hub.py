@@ -11,8 +11,8 @@ import gc
 import logging
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
 from typing import Any
 
 import zmq
@@ -24,6 +24,7 @@ from aggregation.wire import (
     KIND_LOG,
     KIND_STATUS,
     KIND_TICK,
+    TICK_HEAD,
     TOPIC_PREFIX,
     extend_body,
     pack,
@@ -49,6 +50,7 @@ _RCVMORE = int(zmq.RCVMORE)
 _monotonic = time.monotonic
 _time_ns = time.time_ns
 _from_bytes = int.from_bytes
+_TICK = KIND_TICK[0]
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
 
 
@@ -58,7 +60,6 @@ class SourceStats:
 
     name: str
     suffix: bytes
-    received: int = 0
     first: int = 0
     duplicates: int = 0
     too_late: int = 0
@@ -69,6 +70,15 @@ class SourceStats:
     last_status: dict[str, Any] = field(default_factory=dict)
     last_status_mono: float = 0.0
     statuses: int = 0
+
+    @property
+    def received(self) -> int:
+        """Tick copies received and placed (malformed ones are the hub's ``malformed``)."""
+        return self.first + self.duplicates + self.too_late
+
+
+# What ``TickHub._route`` caches for one tick frame head.
+_Route = tuple[SourceStats, Callable[[bytes], int | None], TopicState, bytes, bool]
 
 
 @dataclass(slots=True)
@@ -114,8 +124,9 @@ class TickHub:
         self.sources: dict[bytes, SourceStats] = {}
         self.stats = HubStats()
         self.subscribed: set[str] = set()
-        # Topics (canaries) whose last arrival per source health needs; others skip that.
-        self.watch_topics: set[bytes] = watch_topics or set()
+        # Tick frame head → (source, its topic's ``recent.get``, topic state, topic, watched).
+        self._routes: dict[bytes, _Route] = {}
+        self._watch_topics: set[bytes] = watch_topics or set()
         self.log_records: deque[dict[str, Any]] = deque(maxlen=2000)
 
     def _bind(self, kind: int, addr: str, rcvhwm: int = 0, sndhwm: int = 0) -> zmq.Socket[Any]:
@@ -159,73 +170,104 @@ class TickHub:
         return handled
 
     def pump(self, max_batch: int = 2000, budget_s: float = 0.005) -> int:
-        """Handle worker frames until the stream pauses, ``max_batch`` messages or
+        """Handle worker messages until the stream pauses, ``max_batch`` messages or
         ``budget_s`` have gone by (subscriptions, snapshots and the engine's other steps
         wait for the batch to end).
 
-        The hot path. The first frame of each message is a blocking ``recv`` bounded by
-        the socket's RCVTIMEO (``STREAM_PAUSE_MS``): while ticks flow the thread waits in
-        libzmq and wakes straight into the next message, like a bare relay; only a pause
-        in the stream ends the batch with ``zmq.Again`` (an exception costs ~7 us, a
-        ``zmq_poll`` ~4 us: per message they were most of the hub's cost at 30k ticks/s).
-        pyzmq's ``recv_multipart`` costs ~13 us for a 5-frame tick (a Python loop and an
-        IntFlag-typed ``getsockopt`` per frame); the Cython ``recv`` per frame costs
-        ~0.3 us, a RCVMORE check ~0.85 us (pyzmq maps the option through an enum on every
-        call). So the frames of a message are read by its kind's count and RCVMORE is
-        checked once, at the end. ZeroMQ delivers a message whole or not at all, so only a
-        sender that sends a wrong frame count (none of ours: ``Sender.send``) can make a
-        message short; its frames then run into the next message's, which the end check
-        or ``_on_tick``'s checks (topic prefix, key length, map16 body: a 1-byte kind
-        frame passes none of them) catch, and both are dropped as one malformed message.
-        Checking before every frame would keep that neighbour, for ~3.4 us on every tick.
+        The hot path; what it does per tick was measured (``bench/ingest_cpu.py``):
+
+        * Each message's first frame is a blocking ``recv`` bounded by the socket's
+          RCVTIMEO (``STREAM_PAUSE_MS``): while ticks flow the thread waits in libzmq and
+          wakes straight into the next message, like a bare relay; only a pause in the stream
+          ends the batch with ``zmq.Again`` (an exception costs ~7 us, a ``zmq_poll`` ~4 us).
+        * A tick is one frame (``aggregation.wire.tick_frame``): a receive costs ~0.5-0.8 us
+          and a RCVMORE check ~1 us (pyzmq maps the option through an enum on every call),
+          so the former five frames and check were most of the cost. A single-frame tick
+          needs no RCVMORE check: it is validated by its own header (a wrong frame is
+          counted as malformed on its own).
+        * The frame's head (kind, lengths, account, topic) is the same for every tick of one
+          account and topic: one dict lookup of it gives the source's stats, the topic's
+          dedup state and whether health watches the topic (``_route``).
+        * A duplicate (2/3 of the ticks with three sources) costs that lookup, the key's
+          lookup, a counter and its lateness sample. The arrival time health reads
+          (``last_tick_mono``, canaries' ``last_tick_by_topic``) is the batch clock, read
+          every 16 messages: at most a few ms old (the stream's pause bounds each wait).
+
+        Status and log messages stay multipart (1-byte kind frame, account, map); their
+        frames are read by count and RCVMORE is checked once, at the end. A message with too
+        few frames (no mdhub sender makes one) then runs into the next message, and both
+        are dropped as one malformed message.
         """
         recv = self.ingest.recv
-        # A C-level partial: a Python method here would add a Python frame per call.
-        more = partial(_raw_get, self.ingest, _RCVMORE)
-        on_tick = self._on_tick
+        routes = self._routes
+        route_for = self._route
+        first = self._first
+        time_ns = _time_ns
         handled = 0
-        until = _monotonic() + budget_s
+        now = _monotonic()
+        until = now + budget_s
         try:
             while handled < max_batch:
-                if handled and not handled & 63 and _monotonic() > until:
-                    break
-                kind = recv(0)
+                if handled and not handled & 15:
+                    now = _monotonic()
+                    if now > until:
+                        break
+                frame = recv(0)
                 handled += 1
                 try:
-                    if kind == KIND_TICK:
-                        account = recv(_NOBLOCK)
-                        topic = recv(_NOBLOCK)
-                        key = recv(_NOBLOCK)
-                        body = recv(_NOBLOCK)
-                        if not more():
-                            on_tick(account, topic, key, body)
-                            continue
-                    elif kind in (KIND_STATUS, KIND_LOG):
-                        account = recv(_NOBLOCK)
-                        data = recv(_NOBLOCK)
-                        if not more():
-                            if kind == KIND_STATUS:
-                                self._on_status(account, unpack(data))
-                            else:
-                                self._on_log(account, unpack(data))
-                            continue
-                    self._skip_rest()
+                    if frame[0] == _TICK:
+                        key_at = TICK_HEAD + frame[1] + frame[2]
+                        body_at = key_at + 16
+                        # Checked before the dedup state is touched: a bad copy must not
+                        # shadow a good one (a short frame raises IndexError here).
+                        if frame[body_at] != _MAP16:
+                            raise ValueError("tick body is not a msgpack map16")
+                        head = frame[:key_at]
+                        route = routes.get(head) or route_for(head)
+                        source, recent_get, state, topic, watched = route
+                        source.last_tick_mono = now
+                        if watched:
+                            source.last_tick_by_topic[topic] = now
+                        key = frame[key_at:body_at]
+                        seen = recent_get(key)
+                        if seen is None:
+                            first(source, state, topic, key, frame, body_at)
+                        else:
+                            source.duplicates += 1
+                            source.late_ns.append(time_ns() - seen)
+                    else:
+                        self._on_multipart(frame)
                 except (ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeDecodeError):
-                    # A malformed frame is counted and dropped; it never stops the hub.
-                    self.stats.malformed += 1
+                    # A malformed message is counted and dropped whole; it never stops the hub.
+                    self._skip_rest()
                 except zmq.Again:
                     # A short message and nothing after it: it ended at a message boundary.
                     self.stats.malformed += 1
                 except zmq.ZMQError:
                     raise
                 except Exception:  # noqa: BLE001 - msgpack raises several unrelated types
-                    self.stats.malformed += 1
+                    self._skip_rest()
         except zmq.Again:
             pass
         return handled
 
+    def _on_multipart(self, kind: bytes) -> None:
+        """A status or log message: ``[kind, account, map]``."""
+        if kind in (KIND_STATUS, KIND_LOG):
+            recv = self.ingest.recv
+            account = recv(_NOBLOCK)
+            data = recv(_NOBLOCK)
+            if not _raw_get(self.ingest, _RCVMORE):
+                if kind == KIND_STATUS:
+                    self._on_status(account, unpack(data))
+                else:
+                    self._on_log(account, unpack(data))
+                return
+        self._skip_rest()
+
     def _skip_rest(self) -> None:
-        """Count a malformed message and drop what is left of it."""
+        """Count a malformed message and drop what is left of it (a tick frame with frames
+        after it, such as the old five-frame tick, is one malformed message)."""
         self.stats.malformed += 1
         while _raw_get(self.ingest, _RCVMORE):
             self.ingest.recv(_NOBLOCK)
@@ -237,29 +279,35 @@ class TickHub:
             source = self.sources[account] = SourceStats(name, source_suffix(name))
         return source
 
-    def _on_tick(self, account: bytes, topic: bytes, key: bytes, body: bytes) -> None:
-        """First arrival wins (the rule of ``aggregation.dedup.FirstArrival``, inlined here:
-        this runs for every copy from every source)."""
-        # Checked before the dedup state is touched: a bad copy must not shadow a good one.
-        if len(key) != 16 or body[0] != _MAP16:
-            raise ValueError("bad tick frame")
-        source = self.sources.get(account) or self._source(account)
-        source.received += 1
-        now = source.last_tick_mono = _monotonic()
-        if topic in self.watch_topics:
-            source.last_tick_by_topic[topic] = now
+    def _route(self, head: bytes) -> _Route:
+        """What the hub needs for the ticks with this frame head (one account, one topic),
+        looked up once (``aggregation.wire.tick_head``)."""
+        topic_at = TICK_HEAD + head[1]
+        account, topic = head[TICK_HEAD:topic_at], head[topic_at:]
+        if not account or not topic.startswith(TOPIC_PREFIX):
+            raise ValueError("bad tick head")
+        source = self._source(account)
         state = self.topics.get(topic)
         if state is None:
-            if not topic.startswith(TOPIC_PREFIX):
-                raise ValueError("bad tick topic")
             state = self.topics[topic] = TopicState()
-        now_ns = _time_ns()
-        recent = state.recent
-        seen = recent.get(key)
-        if seen is not None:
-            source.duplicates += 1
-            source.late_ns.append(now_ns - seen)
-            return
+        route = self._routes[head] = (source, state.recent.get, state, topic, topic in self._watch_topics)
+        return route
+
+    @property
+    def watch_topics(self) -> set[bytes]:
+        """Topics (canaries) whose last arrival per source health needs; others skip that."""
+        return self._watch_topics
+
+    @watch_topics.setter
+    def watch_topics(self, topics: set[bytes]) -> None:
+        self._watch_topics = topics
+        self._routes.clear()
+
+    def _first(
+        self, source: SourceStats, state: TopicState, topic: bytes, key: bytes, frame: bytes, body_at: int
+    ) -> None:
+        """A key this topic has not forwarded recently: first arrival wins (the rule of
+        ``aggregation.dedup.FirstArrival``, inlined: this runs for every such copy)."""
         ktime = _from_bytes(key[:8], "big", signed=True)
         last_time = state.last_time
         if ktime > last_time:
@@ -272,11 +320,12 @@ class TickHub:
         else:
             source.too_late += 1
             return
-        recent[key] = now_ns
+        recent = state.recent
+        recent[key] = _time_ns()
         if len(recent) > RECENT_KEYS:
             del recent[next(iter(recent))]
         seq = state.seq = state.seq + 1
-        payload = extend_body(body, source.suffix, seq)  # cannot fail: body checked above
+        payload = extend_body(frame, source.suffix, seq, body_at)  # cannot fail: body checked
         self.last_value[topic] = payload
         send = self._pub_send
         pub = self.pub

@@ -1,7 +1,7 @@
 """The wire formats of mdhub, version 1 (docs/wire-protocol.md). No Django import.
 
 Worker → hub (ZMQ PUSH → PULL, ipc):
-    tick   ``[b"T", account, topic, key, body]``
+    tick   one frame: ``b"T" + u8 len(account) + u8 len(topic) + account + topic + key + body``
     status ``[b"S", account, msgpack{connected, logged_in, subscribed, error, pid, ts, drops, ...}]``
     log    ``[b"L", account, msgpack{level, msg, ts, logger}]``
 Hub → clients (ZMQ XPUB): ``[topic, payload]``; ``topic = b"tick." + vt_symbol``.
@@ -10,6 +10,11 @@ Hub → clients (ZMQ XPUB): ``[topic, payload]``; ``topic = b"tick." + vt_symbol
 and ``recv_ns``), encoded once in the worker. It is always a map16 (it has more than 15
 entries), so the hub turns it into the client payload by rewriting the 3-byte header and
 appending ``source`` and ``seq``: no decode, no re-encode on the hub's tick path.
+
+A tick is one frame (``tick_frame``) because every frame costs the hub a receive and a
+multipart message a RCVMORE check, most of its cost per tick: the frame's header (up to the
+key) is the same for every tick of one account and topic, so the hub looks it up whole.
+Status and log messages stay multipart; their first frame is the 1-byte kind.
 
 ``key`` is the snapshot's content key: 8 bytes of exchange time (ns, big-endian, signed) then
 8 bytes of a hash of the snapshot's content (volumes, turnover, open interest, prices, book).
@@ -35,6 +40,8 @@ KIND_TICK = b"T"
 KIND_STATUS = b"S"
 KIND_LOG = b"L"
 TOPIC_PREFIX = b"tick."
+# A tick frame's fixed part: kind, account length, topic length (then account, topic, key, body).
+TICK_HEAD = 3
 
 BOOK_FIELDS = tuple(
     f"{side}_{what}_{level}"
@@ -122,25 +129,57 @@ def encode_tick(tick: TickData, recv_ns: int, dt_ns: int | None = None) -> tuple
     return TOPIC_PREFIX + tick.vt_symbol.encode(), key, body
 
 
+def tick_head(account: bytes, topic: bytes) -> bytes:
+    """The header of an account's tick frames for one topic: ``tick_frame`` less key and body."""
+    if not 0 < len(account) < 256 or not 0 < len(topic) < 256:
+        raise ValueError("account and topic must be 1 to 255 bytes")
+    return KIND_TICK + bytes((len(account), len(topic))) + account + topic
+
+
+def tick_frame(account: bytes, topic: bytes, key: bytes, body: bytes) -> bytes:
+    """A tick as one ingest frame (the worker's ``Sender.send_tick`` caches the head)."""
+    return b"".join((tick_head(account, topic), key, body))
+
+
+def split_tick_frame(frame: bytes) -> tuple[bytes, bytes, bytes, bytes]:
+    """``(account, topic, key, body)`` of a tick frame (for tests and tools; the hub reads
+    the frame in place)."""
+    if frame[:1] != KIND_TICK:
+        raise ValueError("not a tick frame")
+    topic_at = TICK_HEAD + frame[1]
+    key_at = topic_at + frame[2]
+    if len(frame) < key_at + 16:
+        raise ValueError("tick frame too short")
+    return (
+        frame[TICK_HEAD:topic_at],
+        frame[topic_at:key_at],
+        frame[key_at : key_at + 16],
+        frame[key_at + 16 :],
+    )
+
+
 def source_suffix(account: str) -> bytes:
     """The bytes the hub appends for a source, up to the seq's value; computed once per
     source."""
     return _SOURCE_KEY + pack(account) + _SEQ_KEY + b"\xcf"
 
 
-def extend_body(body: bytes, source_bytes: bytes, seq: int) -> bytes:
-    """Client payload from a worker body: two more map entries, appended byte-wise.
+def extend_body(body: bytes, source_bytes: bytes, seq: int, at: int = 0) -> bytes:
+    """Client payload from a worker body (``body[at:]``: the hub passes the whole tick frame
+    and the body's offset, so the body is never sliced out): two more map entries, appended
+    byte-wise.
 
     ``seq`` is always a msgpack uint64 (``0xcf`` + 8 bytes): a fixed width needs no
     packer call (``msgpack.packb`` builds a Packer each time, ~1 us), and every msgpack
     reader decodes it as the same int."""
-    head = _HEADS.get(body[:3])
+    old = body[at : at + 3]
+    head = _HEADS.get(old)
     if head is None:
-        if body[0] != _MAP16:
+        if len(old) != 3 or old[0] != _MAP16:
             raise ValueError("tick body is not a msgpack map16")
-        count = (body[1] << 8 | body[2]) + 2
-        head = _HEADS[body[:3]] = bytes((_MAP16, count >> 8, count & 0xFF))
-    return b"".join((head, memoryview(body)[3:], source_bytes, seq.to_bytes(8, "big")))
+        count = (old[1] << 8 | old[2]) + 2
+        head = _HEADS[old] = bytes((_MAP16, count >> 8, count & 0xFF))
+    return b"".join((head, memoryview(body)[at + 3 :], source_bytes, seq.to_bytes(8, "big")))
 
 
 # Worker body header → client payload header (bodies of one schema share one header).

@@ -10,8 +10,8 @@ three copies of a snapshot carry one content key. ``rate`` is per sender: ``3x10
 
 * **mdhub**: the real engine loop (``mdhub_project.engine.Engine`` with no accounts of its
   own: the senders are its workers) → ``TickHub`` (dedup, byte-wise extend, XPUB on tcp).
-* **bare relay**: PULL (ipc) → forward the first copy by its key frame, nothing else → PUB
-  (tcp). Same frames, same high-water marks.
+* **bare relay**: PULL (ipc) → forward the first copy by its key, nothing else → PUB
+  (tcp). Same ingest frames as the hub (one frame per tick), same high-water marks.
 * The client is one SUB on tcp in this process. Latency is the worker's ``recv_ns`` (stamped
   by ``TickEmitter.emit`` before cleansing, as in a worker) → the client's receive.
 
@@ -52,7 +52,7 @@ from typing import Any
 import zmq
 import zmq.backend
 
-from aggregation.wire import KIND_TICK
+from aggregation.wire import TICK_HEAD
 
 PROJECT = Path(__file__).resolve().parent.parent
 ACCOUNTS = ("sim-a", "sim-b", "sim-c")
@@ -105,7 +105,7 @@ def _sender(
     emitter = make_emitter(ctx, addr, account)
     stream = TickStream(load.contracts, load.base_ns, load.due)
     pre = pre_encode(stream, load.pre, account) if load.pre else {}
-    emit, send = emitter.emit, emitter.sender.send
+    emit, send = emitter.emit, emitter.sender.send_tick
     emitter.sender._socket()  # connect before the clock starts
     gc.collect()
     gc.freeze()
@@ -117,7 +117,7 @@ def _sender(
     if load.flood:
         for i in load.pre:
             topic, key, body = pre[i]
-            send(KIND_TICK, topic, key, restamp(body, now_ns()))
+            send(topic, key, restamp(body, now_ns()))
     else:
         for i in range(len(due)):
             wait = due[i] - now_ns()
@@ -133,7 +133,7 @@ def _sender(
                 emit(stream.tick(i))
             else:
                 topic, key, body = frames
-                send(KIND_TICK, topic, key, restamp(body, now_ns()))
+                send(topic, key, restamp(body, now_ns()))
     time.sleep(0.3)  # let the I/O thread flush
     out.put((account, emitter.sender.dropped))
 
@@ -152,29 +152,31 @@ def _relay(pull_addr: str, pub_addr: str, go: Any) -> None:
     pub.bind(pub_addr)
     while not go.wait(0.01):
         pub.getsockopt(zmq.EVENTS)  # lets libzmq take in the client's subscription
-    # The same socket calls as the hub's loop (Cython recv/send with int flags): the floor
-    # must not be slowed by pyzmq conveniences the hub avoids. It reads the five frames
-    # blindly and checks the message end once: a floor needs no defence against
-    # malformed input (the hub checks RCVMORE before every frame).
-    raw_send, raw_get = zmq.backend.Socket.send, zmq.backend.Socket.get
-    more, rcvmore = int(zmq.SNDMORE), int(zmq.RCVMORE)
+    relay_loop(pull, pub)
+
+
+def relay_loop(pull: zmq.Socket[Any], pub: zmq.Socket[Any], count: int | None = None) -> None:
+    """The relay's loop (``count`` messages, or for ever). The same socket calls as the
+    hub's loop (Cython recv/send with int flags): the floor must not be slowed by pyzmq
+    conveniences the hub avoids. It takes the hub's ingest frames (a tick is one frame,
+    ``aggregation.wire.tick_frame``), slices out topic and key, and checks nothing: a floor
+    needs no defence against malformed input."""
+    raw_send = zmq.backend.Socket.send
+    more = int(zmq.SNDMORE)
     recv = pull.recv
     seen: set[bytes] = set()
-    while True:
-        recv()
-        recv()
-        topic = recv()
-        key = recv()
-        body = recv()
-        if raw_get(pull, rcvmore):
-            while raw_get(pull, rcvmore):
-                recv()
-            continue
+    left = -1 if count is None else count
+    while left:
+        left -= 1
+        frame = recv()
+        topic_at = TICK_HEAD + frame[1]
+        key_at = topic_at + frame[2]
+        key = frame[key_at : key_at + 16]
         if key in seen:
             continue
         seen.add(key)
-        raw_send(pub, topic, more)
-        raw_send(pub, body)
+        raw_send(pub, frame[topic_at:key_at], more)
+        raw_send(pub, memoryview(frame)[key_at + 16 :])
 
 
 class Sink:
@@ -417,7 +419,9 @@ def _line(r: dict[str, Any]) -> str:
     name = "mdhub" if r["path"] == "hub" else "relay"
     counts = f"{r['delivered']:.0f}/{r['expected']}"
     if r["phase"] == "ceiling":
-        return f"{name:<8}{r['phase']:<10}{counts:>18}  ingress ceiling {r['ingress_per_s']:,.0f} ticks/s"
+        return f"{name:<8}{r['phase']:<10}{counts:>18}  ingress ceiling {r['ingress_per_s']:,.0f} ticks/s" + (
+            f"  hub {r['hub']}" if r.get("hub") else ""
+        )
     return (
         f"{name:<8}{r['phase']:<10}{counts:>18}{r['p50']:>9.3f}{r['p99']:>9.3f}{r['p99.9']:>10.3f}{r['max']:>9.2f}"
         + (f"  hub {r['hub']}" if r.get("hub") else "")

@@ -80,17 +80,17 @@ class CaptureSender(Sender):
     def __init__(self, account: str) -> None:
         self.account = account.encode()
         self.dropped = 0
-        self.frames: list[tuple[bytes, ...]] = []
+        self.frames: list[tuple[bytes, bytes, bytes]] = []
 
-    def send(self, kind: bytes, *frames: bytes) -> None:
-        self.frames.append(frames)
+    def send_tick(self, topic: bytes, key: bytes, body: bytes) -> None:
+        self.frames.append((topic, key, body))
 
 
 def make_emitter(ctx: zmq.Context[Any], addr: str, account: str) -> TickEmitter:
     return TickEmitter(Sender(ctx, addr, account), Cleanser())
 
 
-def pre_encode(stream: TickStream, indices: range, account: str) -> dict[int, tuple[bytes, ...]]:
+def pre_encode(stream: TickStream, indices: range, account: str) -> dict[int, tuple[bytes, bytes, bytes]]:
     """Ticks ``indices`` through the real cleanse and encode, kept as ``(topic, key, body)``."""
     capture = CaptureSender(account)
     emitter = TickEmitter(capture, Cleanser())

@@ -5,9 +5,11 @@ alice is an operator (staff), bob a viewer (logged in, read-only), charlie has n
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import zmq
 from django.contrib.auth.models import User
 from rest_framework.test import APIClient
 
@@ -70,3 +72,12 @@ def ctp_payload() -> dict[str, Any]:
         "description": "main CTP account",
         "canaries": ["rb2501.SHFE"],
     }
+
+
+@pytest.fixture
+def zmq_ctx() -> Iterator[zmq.Context[Any]]:
+    """A ZMQ context destroyed with linger 0 however the test ends: a context left to the
+    garbage collector with open sockets blocks in ``term()`` and hangs a later test."""
+    ctx: zmq.Context[Any] = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)

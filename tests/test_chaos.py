@@ -115,6 +115,16 @@ def lossless_hub(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Hub
         process.stop()
 
 
+@pytest.fixture
+def rec(lossless_hub: HubProcess) -> Iterator[Recorder]:
+    """The truth and client reader, started before the hub and stopped however the test ends."""
+    recorder = Recorder(lossless_hub)
+    recorder.start()
+    yield recorder
+    recorder.stop_all.set()
+    recorder.join(5)
+
+
 def inject(hub: HubProcess, account: str, fault: str) -> None:
     if fault == "kill -9":
         pid = hub.gateway(account)["pid"]
@@ -155,10 +165,10 @@ def wait_all_healthy(hub: HubProcess, timeout: float = 40.0) -> None:
         hub.wait_state(account, {"healthy"}, timeout)
 
 
-def test_hot_mode_survives_every_fault_without_losing_or_duplicating_a_tick(lossless_hub: HubProcess) -> None:
+def test_hot_mode_survives_every_fault_without_losing_or_duplicating_a_tick(
+    lossless_hub: HubProcess, rec: Recorder
+) -> None:
     hub = lossless_hub
-    rec = Recorder(hub)
-    rec.start()
     hub.start()
     wait_all_healthy(hub)
     seed = int(os.environ.get("CHAOS_SEED", random.randrange(1 << 30)))
@@ -205,10 +215,8 @@ def test_hot_mode_survives_every_fault_without_losing_or_duplicating_a_tick(loss
 
 
 @pytest.mark.parametrize("lossless_hub", [{"MDHUB_FAILOVER_MODE": "warm"}], indirect=True)
-def test_warm_mode_standby_takes_over_within_the_gap_bound(lossless_hub: HubProcess) -> None:
+def test_warm_mode_standby_takes_over_within_the_gap_bound(lossless_hub: HubProcess, rec: Recorder) -> None:
     hub = lossless_hub
-    rec = Recorder(hub)
-    rec.start()
     hub.start()
     wait_all_healthy(hub)
     assert hub.state()["mode"] == "warm"

@@ -279,10 +279,10 @@ def test_disabling_an_account_in_the_api_stops_its_worker_and_enabling_starts_it
 
 
 def test_killing_redis_does_not_stop_the_ticks_and_the_hub_catches_up(
-    stack: tuple[HubProcess, Web, PrivateRedis],
+    stack: tuple[HubProcess, Web, PrivateRedis], zmq_ctx: zmq.Context[Any]
 ) -> None:
     hub, web, redis_server = stack
-    ctx: zmq.Context[Any] = zmq.Context()
+    ctx = zmq_ctx
     client = ctx.socket(zmq.SUB)
     client.setsockopt(zmq.SUBSCRIBE, b"tick.")
     client.connect(hub.pub_addr)
@@ -317,8 +317,6 @@ def test_killing_redis_does_not_stop_the_ticks_and_the_hub_catches_up(
     status, logs = web.call("GET", "/api/logs?level=WARNING")
     assert status == 200
     assert any("Redis" in r["msg"] for r in logs["results"]), logs
-    client.close()
-    ctx.term()
 
 
 def test_anonymous_access_to_the_live_server_is_refused(stack: tuple[HubProcess, Web, PrivateRedis]) -> None:

@@ -16,9 +16,9 @@ from tests.zmq_helpers import free_port
 
 @pytest.mark.parametrize("gateway_type", ["ctp", "sopt"])
 def test_a_real_gateway_reports_not_connected_against_a_closed_port_and_stops_within_a_bound(
-    gateway_type: str, tmp_path: Path
+    gateway_type: str, tmp_path: Path, zmq_ctx: zmq.Context[Any]
 ) -> None:
-    ctx: zmq.Context[Any] = zmq.Context()
+    ctx = zmq_ctx
     ingest = ctx.socket(zmq.PULL)
     ingest.bind(f"ipc://{tmp_path}/ingest.ipc")
     closed_port = free_port()  # nothing listens here
@@ -67,4 +67,3 @@ def test_a_real_gateway_reports_not_connected_against_a_closed_port_and_stops_wi
         time.sleep(0.05)
     assert not manager.stopping, "the worker did not end"
     assert time.monotonic() - started < 4.0
-    ctx.destroy(linger=0)
