@@ -54,6 +54,8 @@ class LivePublisher:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._redis_down_since: float | None = None
+        self._reload: asyncio.Task[None] | None = None
+        self._reload_again = False
 
     # -- called from the engine's thread (never block) ------------------------------------
 
@@ -195,6 +197,18 @@ class LivePublisher:
                 continue
             await self._on_command(message)
 
+    async def _reload_accounts(self, engine: Engine) -> None:
+        while True:
+            self._reload_again = False
+            try:
+                accounts = await asyncio.to_thread(load_accounts_fresh)
+            except Exception as exc:  # noqa: BLE001 - a database outage must not end the publisher
+                log.warning("accounts not reloaded (%s): the hub keeps the ones it has", exc)
+                return
+            engine.accounts_changed(accounts)
+            if not self._reload_again:
+                return
+
     async def _on_command(self, message: Any) -> None:
         engine = self.engine
         if engine is None or not isinstance(message, dict):
@@ -206,8 +220,13 @@ class LivePublisher:
                 engine.command(command, account)
                 return
         elif kind == "accounts.changed":
-            accounts = await asyncio.to_thread(load_accounts_fresh)
-            engine.accounts_changed(accounts)
+            # Read the accounts off the receive loop: a database that makes us wait (SQLite's
+            # lock, up to its 5 s timeout) must not hold up the start/stop/restart behind it.
+            # Several changes while a read runs are covered by one more read.
+            if self._reload is not None and not self._reload.done():
+                self._reload_again = True
+            else:
+                self._reload = asyncio.create_task(self._reload_accounts(engine))
             return
         log.warning("ignored a malformed command: %.200r", message)
 
