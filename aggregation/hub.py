@@ -272,7 +272,7 @@ class TickHub:
         while _raw_get(self.ingest, _RCVMORE):
             self.ingest.recv(_NOBLOCK)
 
-    def _source(self, account: bytes) -> SourceStats:
+    def source(self, account: bytes) -> SourceStats:
         source = self.sources.get(account)
         if source is None:
             name = account.decode()
@@ -286,7 +286,7 @@ class TickHub:
         account, topic = head[TICK_HEAD:topic_at], head[topic_at:]
         if not account or not topic.startswith(TOPIC_PREFIX):
             raise ValueError("bad tick head")
-        source = self._source(account)
+        source = self.source(account)
         state = self.topics.get(topic)
         if state is None:
             state = self.topics[topic] = TopicState()
@@ -337,7 +337,7 @@ class TickHub:
     def _on_status(self, account: bytes, status: dict[str, Any]) -> None:
         if not isinstance(status, dict):
             raise TypeError("status is not a map")
-        source = self._source(account)
+        source = self.source(account)
         source.last_status = status
         source.last_status_mono = time.monotonic()
         source.statuses += 1

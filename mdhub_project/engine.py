@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from aggregation.hub import SourceStats, TickHub
-from aggregation.wire import pack, source_suffix
+from aggregation.wire import pack
 from gateways.manager import PROJECT_DIR, ProcessManager
 from monitoring.failover import HOT, WARM, Candidate, choose_primary, warm_active
 from monitoring.health import RUNNING_STATES, HealthConfig, Observation, SourceHealth, Transition
@@ -297,12 +297,8 @@ class Engine:
     # -- health ------------------------------------------------------------------------
 
     def _stats(self, source: Source) -> SourceStats:
-        key = source.config.id.encode()
-        stats = self.hub.sources.get(key)
-        if stats is None:
-            # No frame from it yet: register it so the hub and the engine share one record.
-            stats = self.hub.sources[key] = SourceStats(source.config.id, source_suffix(source.config.id))
-        return stats
+        # Registered on first use if no frame came yet: the hub and the engine share one record.
+        return self.hub.source(source.config.id.encode())
 
     def _observe(self, source: Source, now: float) -> Observation:
         stats = self._stats(source)
@@ -360,13 +356,9 @@ class Engine:
         pid = self.manager.stop(source.config.id)
         source.launched_at = source.pid = None
         source.stop_due = None
-        self._record(
-            "restart",
-            source.config.id,
-            f"{'operator restart' if manual else 'hard restart'}: SIGTERM to pid {pid} ({reason})"
-            if pid
-            else f"{'operator restart' if manual else 'hard restart'} ({reason})",
-        )
+        what = "operator restart" if manual else "hard restart"
+        ended = f": SIGTERM to pid {pid}" if pid else ""
+        self._record("restart", source.config.id, f"{what}{ended} ({reason})")
         if manual:
             source.budget.reset()
         self._schedule_launch(source, now, reason, immediate=manual)

@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import redis
 
@@ -127,5 +128,5 @@ class HubProcess:
 
 def redis_url_with_db(url: str, db: int) -> str:
     """``url`` with its database number replaced by ``db``."""
-    base, _, tail = url.rpartition("/")
-    return f"{base}/{db}" if tail.isdigit() else f"{url.rstrip('/')}/{db}"
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))

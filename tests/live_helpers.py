@@ -14,7 +14,6 @@ import time
 from collections.abc import Iterator
 from typing import Any
 from typing import Any as SettingsWrapper  # pytest-django has no public type for it
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -23,13 +22,9 @@ from channels.layers import get_channel_layer
 
 from mdhub_project.redis_client import get_redis
 from monitoring import live_state
+from tests.hub_process import redis_url_with_db
 
 LIVE_TEST_DB = 11
-
-
-def redis_url_with_db(url: str, db: int) -> str:
-    parts = urlsplit(url)
-    return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
 def channel_layers_for(url: str) -> dict[str, Any]:

@@ -25,7 +25,7 @@ from aiosmtpd.controller import Controller
 from django.conf import settings
 
 from monitoring.alerts import ALERT_TASK_NAME, AlertMailHandler
-from tests.live_helpers import redis_url_with_db
+from tests.hub_process import redis_url_with_db
 
 ROOT = Path(__file__).resolve().parent.parent
 # Its own Redis database: the cluster's queue must not be shared with a running hub's.
