@@ -118,8 +118,17 @@ export function LogViewer() {
     return () => controller.abort();
   }, [filter, append]);
 
+  // The filter the last change asked for. The URL (and so `filter`) updates only when the
+  // router's transition ends: a second change before then must build on the first, not on
+  // the stale URL, or it would undo it.
+  const wanted = useRef(filter);
+  useEffect(() => {
+    wanted.current = filter;
+  }, [filter]);
+
   function setFilter(next: Partial<LogFilter>) {
-    const merged = { ...filter, ...next };
+    const merged = { ...wanted.current, ...next };
+    wanted.current = merged;
     const search = new URLSearchParams();
     if (merged.account) search.set("account", merged.account);
     if (merged.level !== "INFO") search.set("level", merged.level);
