@@ -4,7 +4,8 @@ No Docker engine is needed. The compose files are checked by the Docker Compose 
 (`docker compose` when the plugin is there, else the `docker-compose` binary), the
 Dockerfile by hadolint, the bash scripts by shellcheck, and crontab.txt by the small cron
 parser below, which also replays a week of the schedule against the trading sessions.
-`.ci/deploy-tools` installs the tools; a missing tool fails its test with that hint.
+`devtools/deploy-tools` (run by `./dev test`) installs the tools; a missing tool fails its test
+with that hint.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 HOST_COMPOSE_FILE = "/opt/mdhub/docker-compose.yml"
 TOOLS_BIN = Path(os.environ.get("MDHUB_DEPLOY_TOOLS", ROOT / "run" / "deploy-tools")) / "bin"
-INSTALL_HINT = "run .ci/deploy-tools to install it"
+INSTALL_HINT = "run devtools/deploy-tools (./dev test does) to install it"
 APP_SERVICES = ("web", "hub", "qcluster")
 
 
@@ -37,7 +38,7 @@ APP_SERVICES = ("web", "hub", "qcluster")
 
 
 def find_tool(name: str) -> str:
-    """A tool from run/deploy-tools/bin (where .ci/deploy-tools puts it), the virtualenv or PATH."""
+    """A tool from run/deploy-tools/bin (where devtools/deploy-tools puts it), the virtualenv or PATH."""
     for folder in (TOOLS_BIN, Path(sys.executable).parent):
         if (folder / name).is_file():
             return str(folder / name)
@@ -609,9 +610,20 @@ def test_dockerignore_keeps_secrets_local_state_and_build_products_out() -> None
 # --- shell scripts ------------------------------------------------------------------------
 
 
-def test_deploy_tools_script_passes_shellcheck() -> None:
+SHELL_SCRIPTS = [
+    "dev",
+    ".ci/run",
+    "devtools/deploy-tools",
+    "frontend/scripts/e2e-local.sh",
+    "frontend/scripts/e2e-hub.sh",
+    "frontend/scripts/e2e-fault.sh",
+]
+
+
+@pytest.mark.parametrize("script", SHELL_SCRIPTS)
+def test_shell_script_passes_shellcheck(script: str) -> None:
     result = subprocess.run(
-        [find_tool("shellcheck"), str(ROOT / ".ci" / "deploy-tools")],
+        [find_tool("shellcheck"), "-x", str(ROOT / script)],
         capture_output=True,
         text=True,
         timeout=60,

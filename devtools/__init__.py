@@ -1,0 +1,1 @@
+"""Developer tooling: the process manager behind ``./dev run``. No Django import."""

@@ -1,0 +1,74 @@
+"""``./dev run``'s programs: a private Redis, the web (Daphne), the hub and django-q2's
+cluster, supervised by :mod:`devtools.supervise`.
+
+    python -m devtools.devrun [--web-port 8000] [--redis-port 6390]
+
+Started in that order; stopped hub first (it publishes into Redis to the end), then the
+cluster, the web and Redis last, so nothing is left retrying a Redis that is already gone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import redis
+
+from devtools.supervise import Program, Supervisor
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def redis_answers(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.2, socket_timeout=0.2).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def programs(web_port: int, redis_port: int, run_dir: Path) -> tuple[list[Program], str]:
+    python = sys.executable
+    manage = str(ROOT / "manage.py")
+    found: list[Program] = []
+    redis_url = os.environ.get("REDIS_URL", "")
+    if not redis_url:
+        redis_url = f"redis://127.0.0.1:{redis_port}/0"
+        if redis_answers(redis_url):
+            print(f"[dev] using the Redis already running on 127.0.0.1:{redis_port}", file=sys.stderr)
+        else:
+            (run_dir / "redis").mkdir(parents=True, exist_ok=True)
+            server = shutil.which("redis-server") or "redis-server"
+            argv = [server, "--port", str(redis_port), "--bind", "127.0.0.1", "--dir", str(run_dir / "redis")]
+            argv += ["--save", "", "--appendonly", "no", "--logfile", str(run_dir / "redis" / "redis.log")]
+            found.append(Program("redis", argv, ready=lambda: redis_answers(redis_url)))
+    env = {"REDIS_URL": redis_url}
+    found.append(Program("migrate", [python, manage, "migrate", "--noinput"], env, oneshot=True))
+    found.append(Program("seed", [python, manage, "seed_demo"], env, oneshot=True))
+    daphne = str(Path(python).with_name("daphne"))
+    web = [daphne, "-b", "127.0.0.1", "-p", str(web_port), "mdhub_project.asgi:application"]
+    found.append(Program("web", web, env))
+    found.append(Program("hub", [python, manage, "runhub"], env, stop_timeout=15.0))
+    found.append(Program("qcluster", [python, manage, "qcluster"], env))
+    return found, redis_url
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--web-port", type=int, default=int(os.environ.get("MDHUB_WEB_PORT", "8000")))
+    parser.add_argument("--redis-port", type=int, default=int(os.environ.get("MDHUB_REDIS_PORT", "6390")))
+    parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("MDHUB_RUN_DIR", ROOT / "run")))
+    args = parser.parse_args(argv)
+    found, _ = programs(args.web_port, args.redis_port, args.run_dir)
+    supervisor = Supervisor(found, stop_order=["hub", "qcluster", "web", "redis"])
+    supervisor.say(
+        f"web on http://127.0.0.1:{args.web_port}/ (admin at /admin/, API docs at /api/docs); "
+        "Ctrl-C stops everything"
+    )
+    sys.exit(0 if supervisor.run() else 1)
+
+
+if __name__ == "__main__":
+    main()
