@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass
+from enum import StrEnum
 from typing import Any
 
 ADDRESS_RE = re.compile(r"^(tcp|ssl|socks5)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.\-]+):(\d{1,5})$")
@@ -19,35 +20,72 @@ EXCHANGES = frozenset({"SHFE", "INE", "DCE", "CZCE", "CFFEX", "GFEX", "SSE", "SZ
 SECRET_KEYS = frozenset({"password", "authCode"})
 
 
+class SettingKind(StrEnum):
+    """How a setting is checked here and shown in forms (the dashboard gets these from
+    ``GET /api/gateway-types``: this module is the one source of the specs)."""
+
+    TEXT = "text"
+    SECRET = "secret"  # write-only: never returned, masked in the admin
+    ADDRESS = "address"  # tcp://host:port
+    NUMBER = "number"  # >= 0
+    FRACTION = "fraction"  # 0..1
+
+
 @dataclass(frozen=True)
 class SettingSpec:
     name: str
-    kind: str  # "text", "secret", "address", "number", "fraction"
+    label: str
+    kind: SettingKind
     required: bool
     help: str
 
 
 BROKER_SPECS = (
-    SettingSpec("userID", "text", True, "Investor (user) id given by the broker."),
-    SettingSpec("password", "secret", True, "Password of that user."),
-    SettingSpec("brokerID", "text", True, "Broker id, e.g. 9999."),
-    SettingSpec("mdAddress", "address", True, "Market-data front, tcp://host:port."),
+    SettingSpec("userID", "User ID", SettingKind.TEXT, True, "Investor (user) id given by the broker."),
+    SettingSpec("password", "Password", SettingKind.SECRET, True, "Password of that user."),
+    SettingSpec("brokerID", "Broker ID", SettingKind.TEXT, True, "Broker id, e.g. 9999."),
+    SettingSpec(
+        "mdAddress", "Market-data front", SettingKind.ADDRESS, True, "Market-data front, tcp://host:port."
+    ),
     SettingSpec(
         "tdAddress",
-        "address",
+        "Trading front",
+        SettingKind.ADDRESS,
         False,
         "Trading front, tcp://host:port. Optional: a trading login fills the contract map; "
         "without it the contract list of the hub is used.",
     ),
-    SettingSpec("appID", "text", False, "App id for terminal authentication (trading login)."),
-    SettingSpec("authCode", "secret", False, "Auth code for terminal authentication (trading login)."),
+    SettingSpec(
+        "appID", "App ID", SettingKind.TEXT, False, "App id for terminal authentication (trading login)."
+    ),
+    SettingSpec(
+        "authCode",
+        "Auth code",
+        SettingKind.SECRET,
+        False,
+        "Auth code for terminal authentication (trading login).",
+    ),
 )
 
 SIM_SPECS = (
-    SettingSpec("latency_ms", "number", False, "Fixed delay this source adds to each snapshot."),
-    SettingSpec("jitter_ms", "number", False, "Random extra delay, 0..jitter_ms."),
-    SettingSpec("loss", "fraction", False, "Share of snapshots this source drops, 0..1."),
-    SettingSpec("exchange", "address", False, "Simulated exchange to read from (default: the hub's)."),
+    SettingSpec(
+        "latency_ms",
+        "Latency (ms)",
+        SettingKind.NUMBER,
+        False,
+        "Fixed delay this source adds to each snapshot.",
+    ),
+    SettingSpec("jitter_ms", "Jitter (ms)", SettingKind.NUMBER, False, "Random extra delay, 0..jitter_ms."),
+    SettingSpec(
+        "loss", "Loss (0..1)", SettingKind.FRACTION, False, "Share of snapshots this source drops, 0..1."
+    ),
+    SettingSpec(
+        "exchange",
+        "Exchange address",
+        SettingKind.ADDRESS,
+        False,
+        "Simulated exchange to read from (default: the hub's).",
+    ),
 )
 
 SPECS: dict[str, tuple[SettingSpec, ...]] = {
@@ -84,12 +122,12 @@ def validate_settings(gateway_type: str, settings: Any) -> dict[str, str]:
 
 
 def _check_value(spec: SettingSpec, value: Any) -> str | None:
-    if spec.kind in ("text", "secret", "address"):
+    if spec.kind in (SettingKind.TEXT, SettingKind.SECRET, SettingKind.ADDRESS):
         if not isinstance(value, str):
             return "must be a string"
-        if spec.kind == "address" and not ADDRESS_RE.match(value):
+        if spec.kind is SettingKind.ADDRESS and not ADDRESS_RE.match(value):
             return f"{value!r} is not an address like tcp://host:port"
-        if spec.kind == "address":
+        if spec.kind is SettingKind.ADDRESS:
             port = int(value.rsplit(":", 1)[1])
             if not 0 < port < 65536:
                 return f"port {port} is out of range 1..65535"
@@ -98,7 +136,7 @@ def _check_value(spec: SettingSpec, value: Any) -> str | None:
         return "must be a number"
     if value < 0:
         return "must not be negative"
-    if spec.kind == "fraction" and value > 1:
+    if spec.kind is SettingKind.FRACTION and value > 1:
         return "must be between 0 and 1"
     return None
 
@@ -123,7 +161,9 @@ def public_settings(settings: dict[str, Any]) -> dict[str, Any]:
 def secrets_state(gateway_type: str, settings: dict[str, Any]) -> dict[str, bool]:
     """Which secrets this account has set, for display as set / not set."""
     return {
-        spec.name: bool(settings.get(spec.name)) for spec in specs_for(gateway_type) if spec.kind == "secret"
+        spec.name: bool(settings.get(spec.name))
+        for spec in specs_for(gateway_type)
+        if spec.kind is SettingKind.SECRET
     }
 
 

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.urls import URLPattern, URLResolver, re_path
 from rest_framework.routers import SimpleRouter
 
+from accounts.gateway_types import GatewayTypesView
 from accounts.views import MarketDataAccountViewSet
 
 router = SimpleRouter()
@@ -9,4 +11,7 @@ router = SimpleRouter()
 router.trailing_slash = "/?"
 router.register("accounts", MarketDataAccountViewSet, basename="account")
 
-urlpatterns = router.urls
+urlpatterns: list[URLPattern | URLResolver] = [
+    *router.urls,
+    re_path(r"^gateway-types/?$", GatewayTypesView.as_view(), name="gateway-types"),
+]
