@@ -10,21 +10,29 @@ to that source (``ctl.<account>``): disconnect, freeze, garbage, crash, hang, st
     python -m gateways.simexchange fault --control ipc://run/simctl.ipc sim-b freeze --seconds 10
 
 The simulated market is open around the clock (its stamps are the wall clock), so the
-demo shows ticks at any hour; its sources skip the trading-session rule. No Django import.
+demo shows ticks at any hour; its sources skip the trading-session rule. Its contracts are
+the ones the real exchanges list on the day it starts (exchange time; docs/contracts.md).
+No Django import.
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import random
 import signal
 import sys
 import time
+from collections.abc import Collection
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import msgpack
 import zmq
+
+from aggregation.contract_codes import ListedContract, exchange_today, live_contracts, main_contract
+from monitoring.sessions import DEFAULT_HOLIDAYS  # pure Python, as gateways.kinds.sim uses it
 
 SNAP_TOPIC = b"snap"
 CONTROL_PREFIX = b"ctl."
@@ -33,46 +41,107 @@ FAULTS = ("disconnect", "freeze", "garbage", "crash", "hang", "storm", "recover"
 
 @dataclass(frozen=True)
 class Product:
+    """One listed contract as the exchange simulates it."""
+
     symbol: str
     exchange: str
     name: str
     tick: float
     price: float
     multiplier: int
+    is_option: bool = False
 
 
-# Real contracts' tick sizes, rough price levels and multipliers, one per exchange kind.
+@dataclass(frozen=True)
+class SimProduct:
+    """A product the exchange trades: tick size, rough price level and multiplier of the
+    real one. For options ``price`` is the underlying's level (premiums follow from it)."""
+
+    code: str
+    tick: float
+    price: float
+    multiplier: int
+
+
+# One per exchange kind first (the demo's 13 contracts are the first 13 main contracts),
+# then more products for bigger universes. Codes and listed months: aggregation.contract_codes.
 PRODUCTS = (
-    Product("rb2601", "SHFE", "螺纹钢2601", 1.0, 3100.0, 10),
-    Product("cu2601", "SHFE", "沪铜2601", 10.0, 78000.0, 5),
-    Product("au2602", "SHFE", "黄金2602", 0.02, 940.0, 1000),
-    Product("IF2512", "CFFEX", "沪深300指数2512", 0.2, 4600.0, 300),
-    Product("IC2512", "CFFEX", "中证500指数2512", 0.2, 7000.0, 200),
-    Product("m2601", "DCE", "豆粕2601", 1.0, 2950.0, 10),
-    Product("i2601", "DCE", "铁矿石2601", 0.5, 780.0, 100),
-    Product("SR601", "CZCE", "白糖601", 1.0, 5500.0, 10),
-    Product("TA601", "CZCE", "PTA601", 2.0, 4700.0, 5),
-    Product("MA601", "CZCE", "甲醇601", 1.0, 2400.0, 10),
-    Product("sc2601", "INE", "原油2601", 0.1, 480.0, 1000),
-    Product("si2601", "GFEX", "工业硅2601", 5.0, 9000.0, 5),
-    Product("10008888", "SSE", "50ETF购12月3000", 0.0001, 0.2100, 10000),
+    SimProduct("rb", 1.0, 3100.0, 10),
+    SimProduct("cu", 10.0, 78000.0, 5),
+    SimProduct("au", 0.02, 940.0, 1000),
+    SimProduct("IF", 0.2, 4600.0, 300),
+    SimProduct("IC", 0.2, 7000.0, 200),
+    SimProduct("m", 1.0, 2950.0, 10),
+    SimProduct("i", 0.5, 780.0, 100),
+    SimProduct("SR", 1.0, 5500.0, 10),
+    SimProduct("TA", 2.0, 4700.0, 5),
+    SimProduct("MA", 1.0, 2400.0, 10),
+    SimProduct("sc", 0.1, 480.0, 1000),
+    SimProduct("si", 5.0, 9000.0, 5),
+    SimProduct("510050", 0.0001, 3.0, 10000),
+    SimProduct("hc", 1.0, 3250.0, 10),
+    SimProduct("ag", 1.0, 7800.0, 15),
+    SimProduct("IH", 0.2, 2900.0, 300),
+    SimProduct("IM", 0.2, 7200.0, 200),
+    SimProduct("a", 1.0, 4100.0, 10),
+    SimProduct("IO", 0.2, 4600.0, 100),
+    SimProduct("MO", 0.2, 7200.0, 100),
+    SimProduct("510300", 0.0001, 4.6, 10000),
 )
+# Bigger universes widen the option chains by this many strikes each side at a time.
+_STRIKE_WIDENING = 5
 
 
-def contract_universe(count: int) -> list[Product]:
-    """``count`` contracts: the real list first, then further delivery months of it."""
-    contracts = list(PRODUCTS[:count])
-    month = 2
+def _premium(listed: ListedContract, underlying: float, tick: float, today: date) -> float:
+    """A plausible option price: intrinsic value plus a time value that fades away from the
+    money (20 % volatility), at least a few ticks."""
+    assert listed.strike is not None
+    years = max((listed.last_trading_day - today).days, 1) / 365
+    spread = 0.2 * underlying * math.sqrt(years)
+    intrinsic = max(underlying - listed.strike, 0.0) if listed.call else max(listed.strike - underlying, 0.0)
+    time_value = 0.4 * spread * math.exp(-(((underlying - listed.strike) / spread) ** 2) / 2)
+    return max(intrinsic + time_value, 5 * tick)
+
+
+def _simulated(listed: ListedContract, sim: SimProduct, today: date) -> Product:
+    price = sim.price if listed.strike is None else _premium(listed, sim.price, sim.tick, today)
+    return Product(
+        listed.symbol,
+        listed.exchange,
+        listed.name,
+        sim.tick,
+        price,
+        sim.multiplier,
+        listed.strike is not None,
+    )
+
+
+def contract_universe(
+    count: int, today: date | None = None, holidays: Collection[date] = DEFAULT_HOLIDAYS
+) -> list[Product]:
+    """``count`` contracts live on ``today`` (exchange time by default): every product's main
+    contract first (``main_contract``), then its other listed contracts, nearest expiry
+    first, round robin over the products; option chains widen when that is not enough."""
+    today = today or exchange_today()
+    by_code = {p.code: p for p in PRODUCTS}
+    mains = [main_contract(p.code, today, holidays) for p in PRODUCTS]
+    contracts = [_simulated(m, by_code[m.product], today) for m in mains[:count]]
+    seen = {c.symbol for c in contracts}
+    strikes = 0
     while len(contracts) < count:
-        for base in PRODUCTS:
-            if len(contracts) >= count or base.exchange == "SSE":
-                continue
-            digits = 3 if base.exchange == "CZCE" else 4
-            symbol = base.symbol[:-digits] + str(int(base.symbol[-digits:]) + month).zfill(digits)
-            contracts.append(
-                Product(symbol, base.exchange, base.name, base.tick, base.price, base.multiplier)
-            )
-        month += 1
+        queues = [
+            [c for c in live_contracts(p.code, today, holidays, strikes) if c.symbol not in seen]
+            for p in PRODUCTS
+        ]
+        if not any(queues):
+            raise ValueError(f"the simulated products list fewer than {count} contracts")
+        for rank in range(max(map(len, queues))):
+            for queue in queues:
+                if rank < len(queue) and len(contracts) < count:
+                    listed = queue[rank]
+                    contracts.append(_simulated(listed, by_code[listed.product], today))
+                    seen.add(listed.symbol)
+        strikes += _STRIKE_WIDENING
     return contracts
 
 

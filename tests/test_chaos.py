@@ -27,12 +27,14 @@ import msgpack
 import pytest
 import zmq
 
+from aggregation.contract_codes import exchange_today
 from gateways.simexchange import SNAP_TOPIC, send_fault
+from mdhub_project.management.commands.seed_demo import demo_canaries
 from tests.hub_process import HubProcess
 from tests.stream_check import assert_exactly_once_in_order, snapshot_key
 
 SOURCES = ("sim-a", "sim-b", "sim-c")
-CANARIES = {"rb2601.SHFE", "IF2512.CFFEX"}  # seed_demo's
+CANARIES = set(demo_canaries(exchange_today()))  # what seed_demo gives the sim sources today
 # Fast detection for a short test; the defaults are longer (see README, Health).
 FAST = {
     "MDHUB_SIM_RATE": "4",

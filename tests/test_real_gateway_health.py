@@ -17,8 +17,11 @@ from pathlib import Path
 
 import pytest
 
+from aggregation.contract_codes import exchange_today, main_contract
 from tests.hub_process import HubProcess
 from tests.zmq_helpers import free_port
+
+MAIN_REBAR = main_contract("rb", exchange_today()).vt_symbol  # a canary that is live today
 
 RUN_SECONDS = 30.0
 
@@ -63,7 +66,7 @@ def add_ctp_account(hub: HubProcess, account: str, port: int) -> None:
         "-c",
         "from accounts.models import MarketDataAccount as M; "
         f"M.objects.create(id={account!r}, gateway_type='ctp', priority=5, is_enabled=True, "
-        f"canaries=['rb2601.SHFE'], settings={{'userID': '0001', 'password': 'pw-x', 'brokerID': '9999', "
+        f"canaries=[{MAIN_REBAR!r}], settings={{'userID': '0001', 'password': 'pw-x', 'brokerID': '9999', "
         f"'mdAddress': 'tcp://127.0.0.1:{port}'}})",
     )
 

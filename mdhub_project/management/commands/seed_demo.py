@@ -1,20 +1,27 @@
 """First-run data for a new machine: an operator login and three simulated sources.
 
-Idempotent: it only adds what is missing, so ``./dev run`` can call it every time.
+Idempotent: it only adds what is missing, so ``./dev run`` can call it every time. It also
+keeps a demo database current as the calendar rolls: contracts of the simulated products
+that have expired leave the contract list, today's simulated contracts join it, and the
+demo sources' canaries move to the current main contracts (docs/contracts.md). Accounts
+other than the demo's are never touched.
 """
 
 from __future__ import annotations
 
 import secrets
+from datetime import date
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import User
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandParser
 
 from accounts.models import MarketDataAccount
+from aggregation.contract_codes import exchange_today, main_contract, parse_contract
 from aggregation.models import Contract
-from gateways.simexchange import contract_universe
+from gateways.simexchange import Product, contract_universe
+from monitoring.sessions import DEFAULT_HOLIDAYS
 
 DEMO_SOURCES = [
     # (id, priority, latency_ms, jitter_ms, loss): three copies of one simulated exchange,
@@ -23,25 +30,47 @@ DEMO_SOURCES = [
     ("sim-b", 2, 0.3, 1.0, 0.01),
     ("sim-c", 3, 1.0, 2.0, 0.02),
 ]
-DEMO_CANARIES = ["rb2601.SHFE", "IF2512.CFFEX"]
+DEMO_DESCRIPTION = "Simulated source (demo)"
+# The canaries are these products' main contracts: the most traded, so always ticking.
+DEMO_CANARY_PRODUCTS = ("rb", "IF")
+# The fixed option code of demos seeded before codes rolled with the calendar.
+LEGACY_DEMO_CONTRACTS = frozenset({"10008888.SSE"})
+
+
+def demo_canaries(today: date) -> list[str]:
+    """The demo sources' canaries on ``today``: the current main rb and IF contracts."""
+    return [main_contract(code, today, DEFAULT_HOLIDAYS).vt_symbol for code in DEMO_CANARY_PRODUCTS]
+
+
+def is_expired(vt_symbol: str, today: date) -> bool:
+    """Whether ``vt_symbol`` is a simulated product's contract past its last trading day."""
+    if vt_symbol in LEGACY_DEMO_CONTRACTS:
+        return True
+    symbol, _, exchange = vt_symbol.rpartition(".")
+    parsed = parse_contract(symbol, exchange, today, DEFAULT_HOLIDAYS)
+    return parsed is not None and parsed[1] < today
 
 
 class Command(BaseCommand):
-    help = "Create an admin login and three simulated sources if there are none yet."
+    help = (
+        "Create an admin login and three simulated sources if there are none yet; roll the "
+        "demo's contracts and canaries to the ones live today."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--today",
+            type=date.fromisoformat,
+            default=None,
+            help="the exchange date to seed for (YYYY-MM-DD; default: today in Asia/Shanghai)",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
+        today: date = options["today"] or exchange_today()
         self._ensure_admin()
+        universe = contract_universe(settings.MDHUB_SIM_CONTRACTS, today)
         if not Contract.objects.exists():
-            for product in contract_universe(settings.MDHUB_SIM_CONTRACTS):
-                Contract.objects.create(
-                    vt_symbol=f"{product.symbol}.{product.exchange}",
-                    symbol=product.symbol,
-                    exchange=product.exchange,
-                    name=product.name,
-                    product="期权" if product.exchange == "SSE" else "期货",
-                    size=product.multiplier,
-                    pricetick=product.tick,
-                )
+            self._add_contracts(universe)
         if not MarketDataAccount.objects.exists():
             for account_id, priority, latency, jitter, loss in DEMO_SOURCES:
                 MarketDataAccount.objects.create(
@@ -50,10 +79,50 @@ class Command(BaseCommand):
                     settings={"latency_ms": latency, "jitter_ms": jitter, "loss": loss},
                     priority=priority,
                     is_enabled=True,
-                    description="Simulated source (demo)",
-                    canaries=DEMO_CANARIES,
+                    description=DEMO_DESCRIPTION,
+                    canaries=demo_canaries(today),
                 )
             self.stdout.write(f"Created {len(DEMO_SOURCES)} simulated sources: sim-a, sim-b, sim-c")
+        elif self._demo_accounts().exists():
+            self._roll_forward(universe, today)
+
+    def _demo_accounts(self) -> Any:
+        return MarketDataAccount.objects.filter(
+            id__in=[source[0] for source in DEMO_SOURCES], gateway_type="sim"
+        )
+
+    def _add_contracts(self, products: list[Product]) -> int:
+        missing = [
+            p for p in products if not Contract.objects.filter(vt_symbol=f"{p.symbol}.{p.exchange}").exists()
+        ]
+        for product in missing:
+            Contract.objects.create(
+                vt_symbol=f"{product.symbol}.{product.exchange}",
+                symbol=product.symbol,
+                exchange=product.exchange,
+                name=product.name,
+                product="期权" if product.is_option else "期货",
+                size=product.multiplier,
+                pricetick=product.tick,
+            )
+        return len(missing)
+
+    def _roll_forward(self, universe: list[Product], today: date) -> None:
+        """A demo seeded on an earlier day: replace what has expired since."""
+        expired = [c.vt_symbol for c in Contract.objects.all() if is_expired(c.vt_symbol, today)]
+        Contract.objects.filter(vt_symbol__in=expired).delete()
+        added = self._add_contracts(universe)
+        if expired or added:
+            self.stdout.write(
+                f"Contracts rolled to {today} (exchange date): {len(expired)} expired removed, {added} added"
+            )
+        live = {f"{p.symbol}.{p.exchange}" for p in universe}
+        for account in self._demo_accounts():
+            canaries = _rolled_canaries(account.canaries, live, today)
+            if canaries != account.canaries:
+                self.stdout.write(f"{account.id}: canaries {account.canaries} → {canaries}")
+                account.canaries = canaries
+                account.save(update_fields=["canaries", "updated_at"])
 
     def _ensure_admin(self) -> None:
         if User.objects.filter(is_superuser=True).exists():
@@ -67,3 +136,25 @@ class Command(BaseCommand):
         self.stdout.write(
             self.style.SUCCESS(f"Created the operator login: admin / {password} (also in {path})")
         )
+
+
+def _rolled_canaries(canaries: list[str], live: set[str], today: date) -> list[str]:
+    """``canaries`` with each one the simulated exchange no longer trades (it would never
+    tick, so the source would look stale for ever) replaced by its product's current main
+    contract; the demo's own canaries if none is left. Others stay as the operator set them."""
+    rolled: list[str] = []
+    for vt_symbol in canaries:
+        symbol, _, exchange = vt_symbol.rpartition(".")
+        parsed = parse_contract(symbol, exchange, today, DEFAULT_HOLIDAYS)
+        if vt_symbol in live or (parsed is None and vt_symbol not in LEGACY_DEMO_CONTRACTS):
+            replacement = vt_symbol
+        elif (
+            parsed is not None
+            and (main := main_contract(parsed[0], today, DEFAULT_HOLIDAYS)).vt_symbol in live
+        ):
+            replacement = main.vt_symbol
+        else:
+            continue
+        if replacement not in rolled:
+            rolled.append(replacement)
+    return rolled or demo_canaries(today)
