@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import APIException
@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from accounts.models import MarketDataAccount
 from accounts.serializers import MarketDataAccountSerializer
+from mdhub_project.api_errors import error
 from monitoring.live_state import CommandNotSent, command_message, send_command
 from monitoring.serializers import CommandAcceptedSerializer
 
@@ -25,11 +26,12 @@ class HubUnreachable(APIException):
     default_code = "hub_unreachable"
 
 
+# Its own answers; the other errors (400, ...) are added by mdhub_project.api_schema.
 _COMMAND_RESPONSES = {
     202: CommandAcceptedSerializer,
-    403: OpenApiResponse(description="Not logged in, or not an operator (staff user)."),
-    404: OpenApiResponse(description="No account with this id."),
-    503: OpenApiResponse(description="Redis is down or the hub's command channel is full; nothing was sent."),
+    403: error("Not logged in, or not an operator (staff user)."),
+    404: error("No account with this id."),
+    503: error("Redis is down or the hub's command channel is full; nothing was sent."),
 }
 
 

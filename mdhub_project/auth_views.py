@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import authenticate, login, logout
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.permissions import AllowAny, IsAuthenticated
@@ -19,6 +19,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
+
+from mdhub_project.api_errors import error
 
 
 class LoginThrottle(AnonRateThrottle):
@@ -28,6 +30,11 @@ class LoginThrottle(AnonRateThrottle):
 class CredentialsSerializer(serializers.Serializer[dict[str, Any]]):
     username = serializers.CharField()
     password = serializers.CharField(write_only=True, trim_whitespace=False)
+
+
+class UserSerializer(serializers.Serializer[dict[str, Any]]):
+    username = serializers.CharField()
+    is_staff = serializers.BooleanField(help_text="An operator: may change accounts and command gateways.")
 
 
 def _user_payload(user: Any) -> dict[str, Any]:
@@ -45,6 +52,7 @@ def _check_credentials(request: Request) -> Any:
 
 
 BAD_LOGIN = {"detail": "Wrong username or password, or too many failed attempts: wait and retry."}
+BAD_LOGIN_RESPONSE = error(BAD_LOGIN["detail"])
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")
@@ -59,13 +67,20 @@ class SessionView(APIView):
     def get_throttles(self) -> list[Any]:
         return super().get_throttles() if self.request.method == "POST" else []
 
-    @extend_schema(responses=inline_serializer("Me", {"username": serializers.CharField()}))
+    @extend_schema(
+        summary="Who is logged in",
+        responses={200: UserSerializer, 401: error("Not logged in.")},
+    )
     def get(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response({"detail": "Not logged in."}, status=status.HTTP_401_UNAUTHORIZED)
         return Response(_user_payload(request.user))
 
-    @extend_schema(request=CredentialsSerializer)
+    @extend_schema(
+        summary="Log in (session cookie)",
+        request=CredentialsSerializer,
+        responses={200: UserSerializer, 401: BAD_LOGIN_RESPONSE},
+    )
     def post(self, request: Request) -> Response:
         user = _check_credentials(request)
         if user is None:
@@ -73,6 +88,11 @@ class SessionView(APIView):
         login(request._request, user)
         return Response(_user_payload(user))
 
+    @extend_schema(
+        summary="Log out",
+        request=None,
+        responses={204: OpenApiResponse(description="Logged out; the session is gone.")},
+    )
     def delete(self, request: Request) -> Response:
         logout(request._request)
         return Response(status=status.HTTP_204_NO_CONTENT)
@@ -85,8 +105,12 @@ class TokenView(APIView):
     throttle_classes = [LoginThrottle]
 
     @extend_schema(
+        summary="Get an API token",
         request=CredentialsSerializer,
-        responses=inline_serializer("TokenOut", {"token": serializers.CharField()}),
+        responses={
+            200: inline_serializer("TokenOut", {"token": serializers.CharField()}),
+            401: BAD_LOGIN_RESPONSE,
+        },
     )
     def post(self, request: Request) -> Response:
         user = _check_credentials(request)

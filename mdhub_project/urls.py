@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from mdhub_project.api_index import ApiIndexView
 from mdhub_project.auth_views import SessionView, TokenView
 from mdhub_project.dashboard_views import dashboard
 from mdhub_project.health_views import HealthView
@@ -21,6 +22,8 @@ api_patterns: list[URLPattern | URLResolver] = [
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # /api and /api/ alike; without this /api would fall through to the dashboard.
+    re_path(r"^api/?$", ApiIndexView.as_view(), name="api-index"),
     path("api/", include(api_patterns)),
     *metrics_urlpatterns,
     # Everything else is the dashboard; the look-ahead keeps it off the server's own paths

@@ -9,9 +9,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
-from django.utils.timezone import is_naive, make_aware
+from django.utils.timezone import is_naive
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -74,9 +75,14 @@ class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
     gateways = GatewayStatusSerializer(many=True)
 
 
+# Times people type are exchange time (a trader's "since 21:00" is the night session's).
+EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
+
+
 @extend_schema_field(OpenApiTypes.STR)
 class SinceField(serializers.Field[datetime, datetime, Any, Any]):
-    """A point in time given as epoch seconds or ISO 8601 (naive means the server's zone)."""
+    """A point in time given as epoch seconds or ISO 8601 (naive means exchange time,
+    Asia/Shanghai)."""
 
     default_error_messages = {"invalid": "'{value}' is not a time: give epoch seconds or ISO 8601."}
 
@@ -88,12 +94,13 @@ class SinceField(serializers.Field[datetime, datetime, Any, Any]):
             pass
         try:
             parsed = parse_datetime(text)
-        except ValueError:
-            parsed = None
-        if parsed is None:
-            self.fail("invalid", value=text)
-        assert parsed is not None
-        return make_aware(parsed) if is_naive(parsed) else parsed
+            if parsed is not None:
+                # In UTC here, so that a time near year 1 or 9999 fails now, as a 400,
+                # instead of in the database query as a 500.
+                return (parsed.replace(tzinfo=EXCHANGE_TZ) if is_naive(parsed) else parsed).astimezone(UTC)
+        except (ValueError, OverflowError):
+            pass
+        self.fail("invalid", value=text)
 
     def to_representation(self, value: datetime) -> Any:
         return epoch(value)
@@ -103,7 +110,9 @@ class EventQuerySerializer(serializers.Serializer[dict[str, Any]]):
     account = serializers.CharField(required=False, help_text="Only this account's events.")
     kind = serializers.ChoiceField(choices=EventKind.choices, required=False)
     since = SinceField(
-        required=False, help_text="Only events at or after this time (epoch seconds or ISO 8601)."
+        required=False,
+        help_text="Only events at or after this time: epoch seconds (1764594000) or ISO 8601 "
+        "(2026-12-01T21:00:00; without a zone it is exchange time, Asia/Shanghai).",
     )
 
 
