@@ -222,7 +222,11 @@ LOGGING: dict[str, Any] = {
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "mdhub_project.logredact.RedactSecretsFilter"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"},
+        # Exchange time (Asia/Shanghai) with its offset, whatever the server's zone.
+        "plain": {
+            "()": "mdhub_project.logtime.ExchangeTimeFormatter",
+            "format": "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        },
     },
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]},
