@@ -31,6 +31,8 @@ from typing import Any
 import msgpack
 import zmq
 
+from gateways.parent_death import die_with_parent
+
 from aggregation.contract_codes import ListedContract, exchange_today, live_contracts, main_contract
 from monitoring.sessions import DEFAULT_HOLIDAYS  # pure Python, as gateways.kinds.sim uses it
 
@@ -306,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--contracts", type=int, default=len(PRODUCTS))
     serve.add_argument("--rate", type=float, default=2.0, help="snapshots per second per contract")
     serve.add_argument("--seed", type=int, default=None)
+    serve.add_argument(
+        "--parent-pid", type=int, default=None, help="die with this process (the hub that starts it)"
+    )
     fault = sub.add_parser("fault", help="inject a fault into one sim source")
     fault.add_argument("--control", required=True)
     fault.add_argument("account")
@@ -318,6 +323,8 @@ def main(argv: list[str] | None = None) -> int:
         print(reply.get("error") or f"{args.fault} sent to {args.account}")
         return 0 if reply.get("ok") else 1
 
+    # Started by a hub: end with it, however it ends (gateways.parent_death).
+    die_with_parent(args.parent_pid)
     exchange = SimExchange(args.pub, args.control, args.contracts, args.rate, args.seed)
 
     def stop(signum: int, frame: Any) -> None:

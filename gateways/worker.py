@@ -1,6 +1,6 @@
 """The gateway worker process: one per account, started by the hub (DESIGN §1, §3).
 
-    python -m gateways.worker < spec.json
+    python -m gateways.worker [workdir] < spec.json
 
 The spec (account, kind, settings with secrets, endpoints, work directory, subscriptions,
 contracts, calendar) comes on standard input, so secrets are never on a command line or
@@ -8,6 +8,12 @@ on disk. The worker runs in its own work directory (vn.py writes flow files unde
 ``./.vntrader``), sends ticks, a status frame every ``STATUS_INTERVAL`` (the heartbeat) and
 its logs to the hub, and takes commands from the hub. It is stopped by ending the process:
 vn.py's ``close()`` can crash or deadlock. No Django import.
+
+A worker never outlives its hub (issue 10): the kernel's parent-death signal
+(``gateways.parent_death``) ends it when the hub dies, and it exits by itself when it is
+re-parented or when the hub's control heartbeat has been silent for the spec's
+``hub_silence_timeout`` (a hub that hangs, or a worker whose hub is not its parent). Without
+that ending an orphan keeps its broker login and pushes into the next hub's ingest socket.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from aggregation.wire import KIND_STATUS, pack, unpack
 from gateways.kinds import kind_class
 from gateways.kinds.base import GatewayKind, HubLogHandler, Sender, TickEmitter
 from gateways.log_limit import RepeatLimiter
+from gateways.parent_death import die_with_parent, parent_gone
 from mdhub_project.logredact import RedactSecretsFilter
 from monitoring.sessions import calendar_from_spec
 
@@ -55,6 +62,10 @@ class Worker:
         self.kind: GatewayKind = kind_class(spec["gateway_type"])(spec, self.emitter)
         self._last_drops: dict[str, int] = {}
         self._last_received = 0
+        self.parent_pid: int | None = spec.get("parent_pid")
+        # 0: no heartbeat expected (a worker started without a hub, as some tests do).
+        self.hub_silence_timeout = float(spec.get("hub_silence_timeout") or 0)
+        self.last_hub_message = time.monotonic()
 
     def run(self) -> None:
         control = self.ctx.socket(zmq.SUB)
@@ -68,9 +79,25 @@ class Worker:
         while not self.shutdown.is_set():
             if control.poll(200):
                 _, data = control.recv_multipart()
+                self.last_hub_message = time.monotonic()
                 self._command(unpack(data))
+            elif self.hub_gone():
+                return
+
+    def hub_gone(self) -> bool:
+        """Whether the hub that started us is gone or has stopped talking to us."""
+        if self.parent_pid is not None and parent_gone(self.parent_pid):
+            log.error("%s: the hub (pid %d) is gone; the worker ends", self.account, self.parent_pid)
+            return True
+        silent = time.monotonic() - self.last_hub_message
+        if self.hub_silence_timeout and silent > self.hub_silence_timeout:
+            log.error("%s: no word from the hub for %.0f s; the worker ends", self.account, silent)
+            return True
+        return False
 
     def _command(self, command: dict[str, Any]) -> None:
+        if command.get("cmd") == "heartbeat":
+            return  # its arrival is all it says
         if command.get("cmd") == "subscribe":
             self.kind.subscribe(list(command.get("symbols") or []))
         elif command.get("cmd") == "unsubscribe":
@@ -137,6 +164,7 @@ class Worker:
 
 def main() -> None:
     spec = json.loads(sys.stdin.read())
+    die_with_parent(spec.get("parent_pid"))
     workdir = Path(spec["workdir"])
     (workdir / ".vntrader").mkdir(parents=True, exist_ok=True)
     # vn.py picks ./.vntrader of the working directory for its flow files: one per account.

@@ -15,8 +15,6 @@ from __future__ import annotations
 import logging
 import os
 import queue
-import subprocess
-import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -26,7 +24,7 @@ from typing import Any, Protocol
 
 from aggregation.hub import SourceStats, TickHub
 from aggregation.wire import pack
-from gateways.manager import PROJECT_DIR, ProcessManager
+from gateways.manager import ProcessManager
 from monitoring.failover import HOT, WARM, Candidate, choose_primary, warm_active
 from monitoring.health import RUNNING_STATES, HealthConfig, Observation, SourceHealth, Transition
 from monitoring.restart_policy import RestartBudget, RestartConfig
@@ -41,6 +39,10 @@ SNAPSHOT_INTERVAL = 1.0
 CANARY_SESSION_GRACE = timedelta(seconds=30)
 LATENCY_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0)
 EVENT_MEMORY = 1000
+# The hub's heartbeat on the control socket; a worker that hears none for
+# HUB_SILENCE_TIMEOUT ends itself (a hung hub, or one that is not its parent).
+HUB_HEARTBEAT_INTERVAL = 1.0
+HUB_SILENCE_TIMEOUT = 10.0
 
 
 @dataclass
@@ -134,9 +136,11 @@ class Engine:
         self.control_addr = f"ipc://{run_dir / 'control.ipc'}"
         self.sim_addr = config.sim_addr or f"ipc://{run_dir / 'sim.ipc'}"
         self.sim_control_addr = f"ipc://{run_dir / 'simctl.ipc'}"
+        self.manager = ProcessManager(grace=config.restart.grace, pid_dir=run_dir / "pids")
+        # Before binding: a worker an earlier hub left running would push into our ingest.
+        self.manager.end_leftovers()
         self.hub = TickHub(self.ingest_addr, config.pub_addr, config.snapshot_addr, self.control_addr)
         self.hub.subscribed.update(config.subscriptions)
-        self.manager = ProcessManager(grace=config.restart.grace)
         self.publisher: Publisher = publisher or NullPublisher()
         self.calendar: TradingCalendar | None = calendar_from_spec(config.calendar)
         self.sources: dict[str, Source] = {}
@@ -148,11 +152,11 @@ class Engine:
         self.commands: queue.SimpleQueue[tuple[str, Any]] = queue.SimpleQueue()
         self.events: deque[dict[str, Any]] = deque(maxlen=EVENT_MEMORY)
         self.primary: str | None = None
-        self.sim_process: subprocess.Popen[bytes] | None = None
         self.shutdown = False
         self.started_at = time.time()
         self._next_supervise = 0.0
         self._next_snapshot = 0.0
+        self._next_heartbeat = 0.0
         self._open_cache: dict[str, tuple[float, bool]] = {}
 
     def _add_source(self, account: AccountConfig) -> Source:
@@ -178,24 +182,9 @@ class Engine:
                 self.launch(source, now)
 
     def start_sim_exchange(self) -> None:
-        self.sim_process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gateways.simexchange",
-                "serve",
-                "--pub",
-                self.sim_addr,
-                "--control",
-                self.sim_control_addr,
-                "--contracts",
-                str(self.config.sim_contracts),
-                "--rate",
-                str(self.config.sim_rate),
-            ],
-            cwd=PROJECT_DIR,
+        self.manager.start_exchange(
+            self.sim_addr, self.sim_control_addr, self.config.sim_contracts, self.config.sim_rate
         )
-        log.info("simulated exchange started (pid %d) on %s", self.sim_process.pid, self.sim_addr)
 
     def worker_spec(self, account: AccountConfig, subscriptions: list[str]) -> dict[str, Any]:
         return {
@@ -213,6 +202,7 @@ class Engine:
             "calendar": None if account.gateway_type == "sim" else self.config.calendar,
             "max_skew": self.config.max_skew,
             "log_level": self.config.log_level,
+            "hub_silence_timeout": HUB_SILENCE_TIMEOUT,
         }
 
     def launch(self, source: Source, now: float) -> None:
@@ -229,12 +219,6 @@ class Engine:
 
     def stop(self) -> None:
         self.manager.stop_all()
-        if self.sim_process is not None:
-            self.sim_process.terminate()
-            try:
-                self.sim_process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.sim_process.kill()
         self.hub.close()
 
     # -- commands (thread-safe entry points) --------------------------------------------
@@ -262,6 +246,9 @@ class Engine:
         now = time.monotonic()
         if now >= self._next_supervise:
             self._next_supervise = now + SUPERVISE_INTERVAL
+            if now >= self._next_heartbeat:
+                self._next_heartbeat = now + HUB_HEARTBEAT_INTERVAL
+                self.hub.control.send_multipart((b"*", pack({"cmd": "heartbeat"})))
             self.supervise(now)
             if now >= self._next_snapshot:
                 self._next_snapshot = now + SNAPSHOT_INTERVAL
@@ -493,7 +480,8 @@ class Engine:
                 reason = f"{why}; {primary} is the best-priority healthy source"
             change = {"from": previous, "to": primary, "reason": reason, "ts": time.time()}
             self.publisher.failover(change)
-            self._record("failover", primary or "", f"primary {previous} → {primary}: {reason}")
+            before = f"primary {previous}" if previous else "no primary yet"
+            self._record("failover", primary or "", f"{before} → {primary or 'none'}: {reason}")
 
     # -- events and state ------------------------------------------------------------------
 
@@ -587,7 +575,8 @@ class Engine:
             "is_primary": source.config.id == self.primary,
             "is_active": source.active,
             "pid": source.pid,
-            "tick_rate": round(source.tick_rate, 2),
+            # No process, no ticks: the last rate measured would be a figure from the past.
+            "tick_rate": round(source.tick_rate, 2) if running else 0.0,
             "last_tick_age": round(now - stats.last_tick_mono, 3) if stats.last_tick_mono else None,
             "canaries": canaries,
             "first_share": round(stats.first / forwarded, 4) if forwarded else 0.0,
