@@ -31,9 +31,8 @@ from typing import Any
 import msgpack
 import zmq
 
-from gateways.parent_death import die_with_parent
-
 from aggregation.contract_codes import ListedContract, exchange_today, live_contracts, main_contract
+from gateways.parent_death import die_with_parent
 from monitoring.sessions import DEFAULT_HOLIDAYS  # pure Python, as gateways.kinds.sim uses it
 
 SNAP_TOPIC = b"snap"
