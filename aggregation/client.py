@@ -15,10 +15,19 @@ What it guarantees, per hub and topic (docs/wire-protocol.md):
   subscribes first; once its connection is up, a DEALER asks the hub's snapshot ROUTER for
   the last value of every subscribed prefix. Live ticks wait in the SUB's queue meanwhile;
   those whose ``seq`` is not past the snapshot's are dropped (``stale_dropped``).
-* **Gaps** in ``seq`` are counted (``gaps``) and reported to ``on_gap``.
+* **Gap fill** (with the hub's recovery address): a gap in ``seq`` is filled from the hub's
+  journal: the client asks for exactly the missing range of that topic, holds that topic's
+  live ticks meanwhile and delivers the fill, then the held ticks: no gap, no duplicate, in
+  order (Aeron's ReplayMerge). What the journal cannot give (a hole) is a gap.
+* **Resume**: ``resume=client.positions()`` (saved by a previous run) or ``resume_since_ns``
+  asks the journal for everything after those positions, or after that exchange time, before
+  going live; a hub that restarted (a new ``epoch``) is asked for what followed the last
+  tick of its previous run, so a restart costs no ticks the journal holds.
+* **Gaps** that could not be filled are counted (``gaps``) and reported to ``on_gap``.
 * **Reconnects by itself**: ZeroMQ reconnects TCP on its own; heartbeats find a dead peer; after
   every reconnect the client takes a new snapshot (it catches up on the last values); a hub
-  that restarted (its ``seq`` starts again at 1) is followed, not mistaken for old data.
+  that restarted (a new ``epoch``; a hub without epochs: its ``seq`` starts again at 1) is
+  followed, not mistaken for old data.
 * **Several hubs**: their streams are merged and the copies of one exchange snapshot are
   delivered once, first arrival wins (``aggregation.dedup``), keyed by content because each
   hub numbers its ticks its own way.
@@ -36,7 +45,7 @@ import os
 import sys
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
@@ -56,6 +65,10 @@ log = logging.getLogger("mdhub.client")
 
 DEFAULT_PUB = "tcp://127.0.0.1:5555"
 DEFAULT_SNAPSHOT = "tcp://127.0.0.1:5556"
+DEFAULT_RECOVERY = "tcp://127.0.0.1:5557"
+# How long a fill or resume request may take before the client gives up on it (the gap is
+# then reported) and goes on.
+FILL_TIMEOUT = 5.0
 ALL = "tick."
 SNAPSHOT_TIMEOUT = 3.0
 # ZeroMQ retries a lost TCP connection by itself, first quickly, then backing off to this.
@@ -73,17 +86,24 @@ RESNAPSHOT_INTERVAL = 10.0
 CHINA = ZoneInfo("Asia/Shanghai")
 
 GapHandler = Callable[["HubAddress", str, int, int], object]
+# Per hub (its PUB address), per topic: (epoch, seq) of the last tick delivered.
+Positions = Mapping[str, Mapping[str, tuple[int, int]]]
+
+# How a tick reached ``_admit``.
+LIVE, SNAPSHOT, RECOVERED, REPLAY = "live", "snapshot", "recovered", "replay"
 
 
 @dataclass(frozen=True, slots=True)
 class HubAddress:
-    """Where one hub serves: its tick PUB and, optionally, its snapshot ROUTER."""
+    """Where one hub serves: its tick PUB and, optionally, its snapshot ROUTER and its
+    recovery ROUTER (gap fill and resume from the journal)."""
 
     pub: str
     snapshot: str | None = None
+    recovery: str | None = None
 
     def __post_init__(self) -> None:
-        for endpoint in (self.pub, self.snapshot):
+        for endpoint in (self.pub, self.snapshot, self.recovery):
             if endpoint is not None and "://" not in endpoint:
                 raise ValueError(
                     f"{endpoint!r} is not a ZeroMQ endpoint: write it with its transport, "
@@ -92,9 +112,11 @@ class HubAddress:
 
     @classmethod
     def parse(cls, spec: str) -> HubAddress:
-        """``"tcp://h:5555,tcp://h:5556"`` → pub and snapshot; ``"tcp://h:5555"`` → pub only."""
-        pub, _, snapshot = spec.partition(",")
-        return cls(pub.strip(), snapshot.strip() or None)
+        """``"tcp://h:5555,tcp://h:5556,tcp://h:5557"`` → pub, snapshot and recovery;
+        ``"tcp://h:5555,tcp://h:5556"`` → pub and snapshot; ``"tcp://h:5555"`` → pub only."""
+        pub, _, rest = spec.partition(",")
+        snapshot, _, recovery = rest.partition(",")
+        return cls(pub.strip(), snapshot.strip() or None, recovery.strip() or None)
 
     def __str__(self) -> str:
         return self.pub
@@ -173,8 +195,24 @@ class Subscription:
 class _Last:
     """The last tick taken from one hub on one topic."""
 
+    epoch: int
     seq: int
     time: int
+
+
+@dataclass(slots=True)
+class _Request:
+    """A FILL or AFTER request in flight on a hub's recovery DEALER."""
+
+    id: int
+    kind: bytes
+    body: dict[str, Any]
+    deadline: float
+    # The topic whose live ticks wait for this request (None: the startup resume).
+    topic: bytes | None = None
+    items: list[tuple[bytes, bytes]] = field(default_factory=list)
+    # Live ticks of ``topic`` that came while the request was in flight, with their mode.
+    held: list[tuple[dict[str, Any], str]] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -200,6 +238,12 @@ class _Hub:
     snapshot_wanted: bool = False
     last_snapshot: float = -math.inf
     seqs: dict[bytes, _Last] = field(default_factory=dict)
+    recovery: zmq.Socket[bytes] | None = None
+    requests: dict[int, _Request] = field(default_factory=dict)
+    # Topic → its fill or restart request in flight (its live ticks are held there).
+    filling: dict[bytes, _Request] = field(default_factory=dict)
+    resume_wanted: bool = False
+    resuming: int = 0
 
 
 class HubClient[T]:
@@ -213,14 +257,23 @@ class HubClient[T]:
     ``recv_ns``). ``on_gap(hub, topic, expected_seq, got_seq)`` is called for every gap, on
     the thread that calls ``recv``. ``rcvhwm`` bounds the ticks ZeroMQ queues per hub when
     the caller falls behind; past it the hub drops them for this client, which then shows
-    up as gaps. An exception raised by ``on_gap`` is logged, and the stream goes on.
+    up as gaps (filled from the journal when the hub has a recovery address). An exception
+    raised by ``on_gap`` is logged, and the stream goes on.
+
+    Recovery (hubs with a ``recovery`` address; ``recover=False`` turns it off): gaps are
+    filled and hub restarts bridged from the hub's journal. ``resume``: positions from an
+    earlier client's ``positions()``, to go on after them; ``resume_since_ns``: also (or
+    instead) take every journaled tick after this exchange time (epoch ns, today) of the
+    subscribed topics not in ``resume``. ``fill_timeout``: how long a request may take.
 
     Counters: ``received`` (messages read from all hubs), ``delivered`` (returned by
     ``recv``), ``duplicates`` (copies already delivered from another hub), ``late`` (copies
     older than what another hub already delivered), ``gaps`` (seqs skipped),
     ``stale_dropped`` (ticks not past the last one taken from that hub, e.g. live ticks the
     snapshot already covers), ``restarts`` (a hub's seq started again), ``snapshots``,
-    ``snapshot_ticks``, ``snapshot_timeouts``, ``bad`` (undecodable messages).
+    ``snapshot_ticks``, ``snapshot_timeouts``, ``bad`` (undecodable messages),
+    ``recovered`` (ticks delivered from a journal), ``fill_requests``, ``fill_failures``
+    (requests that got an error or no answer: their range is reported as a gap).
     """
 
     @overload
@@ -235,6 +288,10 @@ class HubClient[T]:
         rcvhwm: int = 100_000,
         snapshot_timeout: float = SNAPSHOT_TIMEOUT,
         context: zmq.Context[Any] | None = None,
+        recover: bool = True,
+        resume: Positions | None = None,
+        resume_since_ns: int | None = None,
+        fill_timeout: float = FILL_TIMEOUT,
     ) -> None: ...
 
     @overload
@@ -249,6 +306,10 @@ class HubClient[T]:
         rcvhwm: int = 100_000,
         snapshot_timeout: float = SNAPSHOT_TIMEOUT,
         context: zmq.Context[Any] | None = None,
+        recover: bool = True,
+        resume: Positions | None = None,
+        resume_since_ns: int | None = None,
+        fill_timeout: float = FILL_TIMEOUT,
     ) -> None: ...
 
     @overload
@@ -263,6 +324,10 @@ class HubClient[T]:
         rcvhwm: int = 100_000,
         snapshot_timeout: float = SNAPSHOT_TIMEOUT,
         context: zmq.Context[Any] | None = None,
+        recover: bool = True,
+        resume: Positions | None = None,
+        resume_since_ns: int | None = None,
+        fill_timeout: float = FILL_TIMEOUT,
     ) -> None: ...
 
     def __init__(
@@ -276,6 +341,10 @@ class HubClient[T]:
         rcvhwm: int = 100_000,
         snapshot_timeout: float = SNAPSHOT_TIMEOUT,
         context: zmq.Context[Any] | None = None,
+        recover: bool = True,
+        resume: Positions | None = None,
+        resume_since_ns: int | None = None,
+        fill_timeout: float = FILL_TIMEOUT,
     ) -> None:
         addresses = [hubs] if isinstance(hubs, HubAddress) else list(hubs)
         if not addresses:
@@ -295,6 +364,16 @@ class HubClient[T]:
         self._dedup = FirstArrival()
         self._wanted: dict[bytes, bool] = {}
         self._closed = False
+        self.recover = recover
+        self.fill_timeout = fill_timeout
+        self.resume_since_ns = resume_since_ns
+        self._resume_at: dict[str, dict[bytes, tuple[int, int]]] = {
+            pub: {normalise_topic(t).encode(): (int(e), int(q)) for t, (e, q) in by_topic.items()}
+            for pub, by_topic in (resume or {}).items()
+        }
+        self._next_id = 0
+        # Tests only: drop a live message as if ZeroMQ had (``(topic, payload) -> drop?``).
+        self._lose: Callable[[bytes, bytes], bool] | None = None
 
         self.received = 0
         self.delivered = 0
@@ -307,6 +386,9 @@ class HubClient[T]:
         self.snapshot_ticks = 0
         self.snapshot_timeouts = 0
         self.bad = 0
+        self.recovered = 0
+        self.fill_requests = 0
+        self.fill_failures = 0
 
         self._hubs: list[_Hub] = []
         for address in addresses:
@@ -350,7 +432,16 @@ class HubClient[T]:
     def stats(self) -> dict[str, int]:
         names = ("received", "delivered", "duplicates", "late", "gaps", "stale_dropped", "restarts")
         more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "bad")
-        return {name: getattr(self, name) for name in names + more}
+        recovery = ("recovered", "fill_requests", "fill_failures")
+        return {name: getattr(self, name) for name in names + more + recovery}
+
+    def positions(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per hub (PUB address), per topic: ``(epoch, seq)`` of the last tick taken; save it
+        and pass it as ``resume=`` to a later client to go on from there."""
+        return {
+            hub.address.pub: {topic.decode(): (last.epoch, last.seq) for topic, last in hub.seqs.items()}
+            for hub in self._hubs
+        }
 
     def close(self) -> None:
         if self._closed:
@@ -359,6 +450,8 @@ class HubClient[T]:
         for hub in self._hubs:
             if hub.snap is not None:
                 hub.snap.dealer.close(linger=0)
+            if hub.recovery is not None:
+                hub.recovery.close(linger=0)
             hub.sub.disable_monitor()
             hub.monitor.close(linger=0)
             hub.sub.close(linger=0)
@@ -395,7 +488,21 @@ class HubClient[T]:
             sub.setsockopt(zmq.SUBSCRIBE, prefix)
         sub.connect(address.pub)
         self._poller.register(monitor, zmq.POLLIN)
-        if self._snapshots_from(hub):
+        if self.recover and address.recovery is not None:
+            # One DEALER for the hub's life: replies carry the request id.
+            dealer: zmq.Socket[bytes] = self._ctx.socket(zmq.DEALER)
+            dealer.setsockopt(zmq.LINGER, 0)
+            dealer.setsockopt(zmq.RCVHWM, 0)
+            dealer.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
+            dealer.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
+            dealer.connect(address.recovery)
+            hub.recovery = dealer
+            self._poller.register(dealer, zmq.POLLIN)
+            resume = self._resume_at.get(address.pub, {})
+            hub.seqs.update((topic, _Last(epoch, seq, 0)) for topic, (epoch, seq) in resume.items())
+            if hub.seqs or self.resume_since_ns is not None:
+                hub.resume_wanted = True
+        if self._snapshots_from(hub) or hub.resume_wanted:
             # Nothing is read before the first snapshot, so it comes first.
             hub.paused = True
         else:
@@ -404,6 +511,9 @@ class HubClient[T]:
     def _snapshots_from(self, hub: _Hub) -> bool:
         return self.snapshot and hub.address.snapshot is not None
 
+    def _recovers(self, hub: _Hub) -> bool:
+        return hub.recovery is not None
+
     def _step(self, deadline: float | None) -> None:
         """Wait for one round of socket events (or the next timer) and handle it."""
         now = time.monotonic()
@@ -411,6 +521,8 @@ class HubClient[T]:
         for hub in self._hubs:
             if hub.snap is not None:
                 until = min(until, hub.snap.deadline)
+            for request in hub.requests.values():
+                until = min(until, request.deadline)
         timeout_ms = None if until == math.inf else max(0, math.ceil((until - now) * 1000))
         events = dict(self._poller.poll(timeout_ms))
         # Connection events first: a new connection must pause its SUB before it is read.
@@ -420,6 +532,8 @@ class HubClient[T]:
         for hub in self._hubs:
             if hub.snap is not None and hub.snap.dealer in events:
                 self._on_snapshot_reply(hub)
+            if hub.recovery is not None and hub.recovery in events:
+                self._on_recovery_reply(hub)
         for hub in self._hubs:
             if not hub.paused and hub.sub in events:
                 self._drain(hub, BATCH)
@@ -427,6 +541,8 @@ class HubClient[T]:
         for hub in self._hubs:
             if hub.snap is not None and now >= hub.snap.deadline:
                 self._finish_snapshot(hub, timed_out=True)
+            for request in [r for r in hub.requests.values() if now >= r.deadline]:
+                self._request_failed(hub, request, f"no answer within {self.fill_timeout:.1f} s")
             if hub.snapshot_wanted:
                 self._start_snapshot(hub)
 
@@ -439,7 +555,15 @@ class HubClient[T]:
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 log.info("connected to hub %s", hub.label)
                 hub.connected = True
-                if self._snapshots_from(hub):
+                if hub.resume_wanted:
+                    # The SUB is subscribed and connected: every tick published after the
+                    # journal is read reaches its queue, which waits (paused) meanwhile.
+                    hub.resume_wanted = False
+                    self._pause(hub)
+                    self._start_resume(hub)
+                elif hub.resuming:
+                    pass  # the resume's end takes the snapshot
+                elif self._snapshots_from(hub):
                     if hub.ever_connected:
                         # Ticks from before the connection was lost are still queued: deliver
                         # them now, before the snapshot makes them look stale.
@@ -472,7 +596,9 @@ class HubClient[T]:
             if len(frames) != 2:
                 self.bad += 1
                 continue
-            self._take(hub, frames[0], frames[1], from_snapshot=False)
+            if self._lose is not None and self._lose(frames[0], frames[1]):
+                continue
+            self._take(hub, frames[0], frames[1], LIVE)
 
     # -- snapshot (Clone pattern) ------------------------------------------------------------
 
@@ -562,7 +688,7 @@ class HubClient[T]:
                 )
         # Even a partial snapshot holds good last values: take what came.
         for topic, payload in snap.items:
-            self._take(hub, topic, payload, from_snapshot=True)
+            self._take(hub, topic, payload, SNAPSHOT)
         self._resume(hub)
 
     def _drop_snapshot(self, hub: _Hub) -> None:
@@ -580,7 +706,7 @@ class HubClient[T]:
             wanted = self._wanted[topic] = self.subscription.wants(topic)
         return wanted
 
-    def _take(self, hub: _Hub, topic: bytes, payload: bytes, *, from_snapshot: bool) -> None:
+    def _take(self, hub: _Hub, topic: bytes, payload: bytes, mode: str) -> None:
         self.received += 1
         if not self._wants(topic):
             return
@@ -588,15 +714,72 @@ class HubClient[T]:
             fields = wire.decode_payload(payload)
             seq = fields["seq"]
             dt_ns = fields["datetime"]
-            key = wire.content_key(dt_ns, tuple(fields[name] for name in wire.CONTENT_FIELDS))
+            epoch = fields.get("epoch", 0)
         except (ValueError, KeyError, TypeError, OverflowError) as exc:
             self.bad += 1
             log.warning("undecodable tick from %s on %r: %s", hub.label, topic, exc)
             return
-        if not isinstance(seq, int) or not isinstance(dt_ns, int):
+        if not isinstance(seq, int) or not isinstance(dt_ns, int) or not isinstance(epoch, int):
             self.bad += 1
             return
-        if not self._in_sequence(hub, topic, seq, dt_ns, from_snapshot=from_snapshot):
+        self._admit(hub, topic, fields, mode)
+
+    def _admit(self, hub: _Hub, topic: bytes, fields: dict[str, Any], mode: str) -> None:
+        """Take one decoded tick from ``hub`` in ``(epoch, seq)`` order: deliver it, drop it
+        as stale, hold it while its topic is being filled, or start a fill for the gap
+        before it (then it waits for the fill)."""
+        if mode != RECOVERED:
+            request = hub.filling.get(topic)
+            if request is not None:
+                request.held.append((fields, mode))
+                return
+        seq: int = fields["seq"]
+        dt_ns: int = fields["datetime"]
+        epoch: int = fields.get("epoch", 0)
+        last = hub.seqs.get(topic)
+        if last is None:
+            hub.seqs[topic] = _Last(epoch, seq, dt_ns)
+        elif not epoch or not last.epoch:
+            # A hub without epochs (before wire v1 had them): tell a restart by the times.
+            if not self._in_sequence(hub, topic, last, seq, dt_ns, from_snapshot=mode == SNAPSHOT):
+                return
+        elif epoch < last.epoch:
+            self.stale_dropped += 1  # queued from the hub's previous run
+            return
+        elif epoch > last.epoch:
+            self.restarts += 1
+            name = topic.decode()
+            log.info("hub %s restarted: %s in epoch %d (was %d)", hub.label, name, epoch, last.epoch)
+            if mode in (LIVE, SNAPSHOT) and self._recovers(hub):
+                # What followed the last tick of the previous run, then the new run up to here.
+                after = {topic: [last.epoch, last.seq]}
+                request = self._request(hub, wire.REQ_AFTER, {"prefix": topic, "after": after}, topic)
+                request.held.append((fields, mode))
+                return
+            expected = 1
+            last.epoch, last.seq, last.time = epoch, seq, dt_ns
+            if seq > expected:
+                self._gap(hub, topic, expected, seq)
+        elif seq <= last.seq:
+            self.stale_dropped += 1
+            return
+        elif seq > last.seq + 1:
+            if mode in (LIVE, SNAPSHOT) and self._recovers(hub):
+                body = {"topic": topic, "epoch": epoch, "from": last.seq + 1, "to": seq - 1}
+                request = self._request(hub, wire.REQ_FILL, body, topic)
+                request.held.append((fields, mode))
+                return
+            self._gap(hub, topic, last.seq + 1, seq)
+            last.seq, last.time = seq, dt_ns
+        else:
+            last.seq, last.time = seq, dt_ns
+        self._deliver(hub, topic, fields, mode)
+
+    def _deliver(self, hub: _Hub, topic: bytes, fields: dict[str, Any], mode: str) -> None:
+        try:
+            key = wire.content_key(fields["datetime"], tuple(fields[name] for name in wire.CONTENT_FIELDS))
+        except (KeyError, TypeError, OverflowError):
+            self.bad += 1
             return
         verdict = self._dedup.offer(topic, key, hub.label, time.time_ns())
         if not verdict.forward:
@@ -605,28 +788,32 @@ class HubClient[T]:
             else:
                 self.duplicates += 1
             return
-        if from_snapshot:
+        if mode == SNAPSHOT:
             self.snapshot_ticks += 1
+        elif mode == RECOVERED:
+            self.recovered += 1
         self._ready.append(self._convert(fields))
 
-    def _in_sequence(self, hub: _Hub, topic: bytes, seq: int, dt_ns: int, *, from_snapshot: bool) -> bool:
-        """Whether a tick from ``hub`` moves its ``topic`` on; counts gaps and restarts.
+    def _gap(self, hub: _Hub, topic: bytes, expected: int, got: int) -> None:
+        self.gaps += got - expected
+        self._report_gap(hub, topic, expected, got)
+
+    def _in_sequence(
+        self, hub: _Hub, topic: bytes, last: _Last, seq: int, dt_ns: int, *, from_snapshot: bool
+    ) -> bool:
+        """For a hub without epochs: whether a tick moves its ``topic`` on; counts gaps and
+        restarts.
 
         A tick not past the last one taken (a live tick queued before the snapshot was
         taken, or a snapshot entry older than live ticks already delivered) is stale: its
         exchange time is not newer either, because the hub forwards in time order. A lower
         seq with a *newer* exchange time means the hub restarted and numbers from 1 again.
         """
-        last = hub.seqs.get(topic)
-        if last is None:
-            hub.seqs[topic] = _Last(seq, dt_ns)
-            return True
         if seq > last.seq:
             expected = last.seq + 1
             last.seq, last.time = seq, dt_ns
             if seq > expected:
-                self.gaps += seq - expected
-                self._report_gap(hub, topic, expected, seq)
+                self._gap(hub, topic, expected, seq)
             return True
         if dt_ns <= last.time:
             self.stale_dropped += 1
@@ -644,6 +831,127 @@ class HubClient[T]:
         ):
             hub.snapshot_wanted = True
         return True
+
+    # -- recovery: gap fill and resume (docs/wire-protocol.md, "Recovery") -----------------
+
+    def _request(self, hub: _Hub, kind: bytes, body: dict[str, Any], topic: bytes | None) -> _Request:
+        assert hub.recovery is not None
+        self._next_id += 1
+        body = {"v": wire.RECOVERY_VERSION, "id": self._next_id, **body}
+        request = _Request(self._next_id, kind, body, time.monotonic() + self.fill_timeout, topic)
+        hub.requests[request.id] = request
+        if topic is not None:
+            hub.filling[topic] = request
+        self.fill_requests += 1
+        try:
+            hub.recovery.send_multipart((kind, wire.pack(body)), zmq.NOBLOCK)
+        except zmq.Again:
+            request.deadline = 0.0  # fails at the next step: the gap is reported, nothing lost
+        return request
+
+    def _start_resume(self, hub: _Hub) -> None:
+        """Ask the journal for every subscribed prefix's ticks after our positions (or after
+        ``resume_since_ns``); the SUB waits, paused, until all have answered."""
+        for prefix in self.subscription.prefixes:
+            after = {t: [last.epoch, last.seq] for t, last in hub.seqs.items() if t.startswith(prefix)}
+            body: dict[str, Any] = {"prefix": prefix, "after": after}
+            if self.resume_since_ns is not None:
+                body["since_ns"] = self.resume_since_ns
+            self._request(hub, wire.REQ_AFTER, body, None)
+            hub.resuming += 1
+
+    def _on_recovery_reply(self, hub: _Hub) -> None:
+        assert hub.recovery is not None
+        while True:
+            try:
+                frames = hub.recovery.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            try:
+                kind = frames[0]
+                if kind == wire.REP_DATA:
+                    request = hub.requests.get(wire.unpack(frames[1]))
+                    if request is not None:
+                        pairs = frames[2:]
+                        request.items.extend(zip(pairs[::2], pairs[1::2], strict=True))
+                    continue
+                reply = wire.unpack(frames[1])
+                request = hub.requests.get(reply["id"])
+            except (ValueError, KeyError, TypeError, IndexError):
+                self.bad += 1
+                continue
+            if request is None:
+                continue  # the answer to a request we gave up on
+            if kind == wire.REP_END:
+                self._request_done(hub, request, reply)
+            else:
+                self._request_failed(hub, request, f"{reply.get('error')}: {reply.get('message')}")
+
+    def _request_done(self, hub: _Hub, request: _Request, reply: dict[str, Any]) -> None:
+        items, request.items = request.items, []
+        for topic, payload in items:
+            self._take(hub, topic, payload, RECOVERED)
+        if reply.get("more"):
+            # A page of a long range: ask for the rest, the held ticks keep waiting.
+            body = dict(request.body)
+            last = reply.get("last") or {}
+            if request.kind == wire.REQ_FILL:
+                position = last.get(request.topic)
+                body["from"] = (position[1] if position else body["from"] - 1) + 1
+            else:
+                body["after"] = {**body["after"], **last}
+            del hub.requests[request.id]
+            self.fill_requests += 1
+            self._next_id += 1
+            request.id = body["id"] = self._next_id
+            request.body = body
+            request.deadline = time.monotonic() + self.fill_timeout
+            hub.requests[request.id] = request
+            assert hub.recovery is not None
+            hub.recovery.send_multipart((request.kind, wire.pack(body)))
+            return
+        self._finish_request(hub, request, unfilled=request.kind == wire.REQ_FILL)
+
+    def _request_failed(self, hub: _Hub, request: _Request, why: str) -> None:
+        self.fill_failures += 1
+        log.warning("recovery request to %s failed (%s): going on without it", hub.address.recovery, why)
+        request.items = []
+        self._finish_request(hub, request, unfilled=True)
+
+    def _finish_request(self, hub: _Hub, request: _Request, *, unfilled: bool) -> None:
+        """End ``request``: what it was meant to fill and did not is a gap; then the held live
+        ticks go on, in the order they came."""
+        hub.requests.pop(request.id, None)
+        topic = request.topic
+        if topic is None:
+            hub.resuming -= 1
+            if hub.resuming == 0:
+                if self._snapshots_from(hub):
+                    hub.snapshot_wanted = True
+                else:
+                    self._resume(hub)
+            return
+        del hub.filling[topic]
+        last = hub.seqs[topic]
+        body = request.body
+        if request.kind == wire.REQ_FILL:
+            if unfilled and last.epoch == body["epoch"] and last.seq < body["to"]:
+                self._gap(hub, topic, last.seq + 1, body["to"] + 1)
+                last.seq = body["to"]
+        elif request.held:
+            # A restart: what the journal had of the old run and the new one is in; the new
+            # run's ticks before the held one that it did not have are a gap (or a fill).
+            held_epoch = request.held[0][0].get("epoch", 0)
+            if last.epoch < held_epoch:
+                last.epoch, last.seq = held_epoch, 0
+        held, request.held = request.held, []
+        for index, (fields, mode) in enumerate(held):
+            self._admit(hub, topic, fields, REPLAY if mode == LIVE else mode)
+            follow = hub.filling.get(topic)
+            if follow is not None:
+                # That tick started another fill: the rest waits for it, in order.
+                follow.held.extend(held[index + 1 :])
+                return
 
     def _report_gap(self, hub: _Hub, topic: bytes, expected: int, got: int) -> None:
         if self.on_gap is None:

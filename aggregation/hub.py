@@ -3,6 +3,10 @@
 ``TickHub`` owns the sockets and runs on the hub's main thread; ``pump`` handles what
 is waiting and returns. Nothing here waits on Redis, the database or the web side: the
 engine reads ``sources`` and ``stats`` from its other steps. No Django import.
+
+With a ``Journal`` (docs/journal.md) every forwarded tick is also handed to its writer thread
+(a deque append, after the send), and a ``RecoveryService`` thread answers gap fills and
+resumes from it on its own ROUTER: neither ever makes the tick path wait.
 """
 
 from __future__ import annotations
@@ -20,6 +24,8 @@ import zmq.backend
 from zmq.backend import zmq_poll
 
 from aggregation.dedup import RECENT_KEYS, TopicState
+from aggregation.journal import Journal
+from aggregation.journal_service import RecoveryService
 from aggregation.wire import (
     KIND_LOG,
     KIND_STATUS,
@@ -99,8 +105,16 @@ class TickHub:
         ctx: zmq.Context[Any] | None = None,
         pub_hwm: int = 100_000,
         watch_topics: set[bytes] | None = None,
+        journal: Journal | None = None,
+        recovery_addr: str | None = None,
     ) -> None:
         self.ctx = ctx or zmq.Context.instance()
+        # One epoch per hub run, on every payload (docs/wire-protocol.md): the journal's when
+        # there is one (larger than any before it in its directory), else the start time.
+        self.journal = journal
+        self.epoch = journal.epoch if journal is not None else time.time_ns() // 1_000_000
+        self._journal_q = journal.queue if journal is not None else None
+        self._journal_cap = journal.capacity if journal is not None else 0
         self.ingest = self._bind(zmq.PULL, ingest_addr, rcvhwm=1_000_000)
         self.pub = self._bind(zmq.XPUB, pub_addr, sndhwm=pub_hwm)
         # Verbose: hear every subscription, not just the first per topic, so a client that
@@ -128,6 +142,13 @@ class TickHub:
         self._routes: dict[bytes, _Route] = {}
         self._watch_topics: set[bytes] = watch_topics or set()
         self.log_records: deque[dict[str, Any]] = deque(maxlen=2000)
+        self.recovery: RecoveryService | None = None
+        if recovery_addr:
+            self.recovery = RecoveryService(self.ctx, recovery_addr, journal)
+        if journal is not None:
+            journal.start()
+        if self.recovery is not None:
+            self.recovery.start()
 
     def _bind(self, kind: int, addr: str, rcvhwm: int = 0, sndhwm: int = 0) -> zmq.Socket[Any]:
         sock = self.ctx.socket(kind)
@@ -276,7 +297,7 @@ class TickHub:
         source = self.sources.get(account)
         if source is None:
             name = account.decode()
-            source = self.sources[account] = SourceStats(name, source_suffix(name))
+            source = self.sources[account] = SourceStats(name, source_suffix(name, self.epoch))
         return source
 
     def _route(self, head: bytes) -> _Route:
@@ -333,6 +354,14 @@ class TickHub:
         send(pub, payload)
         source.first += 1
         self.stats.forwarded += 1
+        journal_q = self._journal_q
+        if journal_q is not None:
+            # After the send: the journal never delays a client. Past the capacity the tick
+            # is not journaled; the writer records the hole when it sees the seq jump.
+            if len(journal_q) < self._journal_cap:
+                journal_q.append((topic, key, seq, payload))
+            else:
+                self.journal.stats.overflow += 1  # type: ignore[union-attr]
 
     def _on_status(self, account: bytes, status: dict[str, Any]) -> None:
         if not isinstance(status, dict):
@@ -396,5 +425,9 @@ class TickHub:
             self.snapshot.send_multipart((identity, b"END", pack(count)))
 
     def close(self) -> None:
+        if self.recovery is not None:
+            self.recovery.close()
+        if self.journal is not None:
+            self.journal.close({topic: state.seq for topic, state in self.topics.items() if state.seq})
         for sock in (self.ingest, self.pub, self.snapshot, self.control):
             sock.close()

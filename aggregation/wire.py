@@ -4,7 +4,9 @@ Worker → hub (ZMQ PUSH → PULL, ipc):
     tick   one frame: ``b"T" + u8 len(account) + u8 len(topic) + account + topic + key + body``
     status ``[b"S", account, msgpack{connected, logged_in, subscribed, error, pid, ts, drops, ...}]``
     log    ``[b"L", account, msgpack{level, msg, ts, logger}]``
-Hub → clients (ZMQ XPUB): ``[topic, payload]``; ``topic = b"tick." + vt_symbol``.
+Hub → clients (ZMQ XPUB): ``[topic, payload]``; ``topic = b"tick." + vt_symbol``; the payload
+carries ``epoch`` (one per hub run) and ``seq``.
+Recovery (ZMQ ROUTER): ``FILL`` a seq range of a topic, ``AFTER`` a position; see the end.
 
 ``body`` is a msgpack map of vn.py ``TickData`` field names (plus ``v``, the schema version,
 and ``recv_ns``), encoded once in the worker. It is always a map16 (it has more than 15
@@ -73,7 +75,10 @@ _content = operator.itemgetter(*(NUMBER_FIELDS.index(name) for name in CONTENT_F
 _MAP16 = 0xDE
 _KEY = struct.Struct(">qq")
 _SOURCE_KEY: bytes = msgpack.packb("source")
+_EPOCH_KEY: bytes = msgpack.packb("epoch")
 _SEQ_KEY: bytes = msgpack.packb("seq")
+# Entries the hub appends to a worker body: source, epoch, seq.
+HUB_FIELDS = 3
 
 
 def datetime_ns(dt: datetime) -> int:
@@ -158,16 +163,17 @@ def split_tick_frame(frame: bytes) -> tuple[bytes, bytes, bytes, bytes]:
     )
 
 
-def source_suffix(account: str) -> bytes:
+def source_suffix(account: str, epoch: int = 0) -> bytes:
     """The bytes the hub appends for a source, up to the seq's value; computed once per
-    source."""
-    return _SOURCE_KEY + pack(account) + _SEQ_KEY + b"\xcf"
+    source. ``epoch`` is the hub run's (docs/wire-protocol.md): it never changes within a
+    run, so it costs the tick path nothing."""
+    return _SOURCE_KEY + pack(account) + _EPOCH_KEY + b"\xcf" + epoch.to_bytes(8, "big") + _SEQ_KEY + b"\xcf"
 
 
 def extend_body(body: bytes, source_bytes: bytes, seq: int, at: int = 0) -> bytes:
     """Client payload from a worker body (``body[at:]``: the hub passes the whole tick frame
-    and the body's offset, so the body is never sliced out): two more map entries, appended
-    byte-wise.
+    and the body's offset, so the body is never sliced out): ``HUB_FIELDS`` more map
+    entries (source, epoch, seq), appended byte-wise.
 
     ``seq`` is always a msgpack uint64 (``0xcf`` + 8 bytes): a fixed width needs no
     packer call (``msgpack.packb`` builds a Packer each time, ~1 us), and every msgpack
@@ -177,7 +183,7 @@ def extend_body(body: bytes, source_bytes: bytes, seq: int, at: int = 0) -> byte
     if head is None:
         if len(old) != 3 or old[0] != _MAP16:
             raise ValueError("tick body is not a msgpack map16")
-        count = (old[1] << 8 | old[2]) + 2
+        count = (old[1] << 8 | old[2]) + HUB_FIELDS
         head = _HEADS[old] = bytes((_MAP16, count >> 8, count & 0xFF))
     return b"".join((head, memoryview(body)[at + 3 :], source_bytes, seq.to_bytes(8, "big")))
 
@@ -220,3 +226,27 @@ def pack(obj: Any) -> bytes:
 
 def unpack(data: bytes) -> Any:
     return msgpack.unpackb(data)
+
+
+# -- recovery: gap fill and resume (ZMQ ROUTER, MDHUB_RECOVERY_ADDR; docs/wire-protocol.md) --
+
+RECOVERY_VERSION = 1
+REQ_FILL = b"FILL"
+REQ_AFTER = b"AFTER"
+REP_DATA = b"DATA"
+REP_END = b"END"
+REP_ERR = b"ERR"
+# A FILL may ask for this many seqs at most; a larger one is refused (``too_large``).
+MAX_FILL = 1_000_000
+# Ticks in one reply at most; the END says ``more`` and where it stopped, the client asks on.
+REPLY_PAGE = 20_000
+# Ticks (topic, payload pairs) per DATA message.
+DATA_BATCH = 256
+# Error codes of an ERR reply.
+ERR_BAD_REQUEST = "bad_request"
+ERR_VERSION = "unsupported_version"
+ERR_NO_JOURNAL = "no_journal"
+ERR_UNKNOWN_TOPIC = "unknown_topic"
+ERR_UNKNOWN_EPOCH = "unknown_epoch"
+ERR_BAD_RANGE = "bad_range"
+ERR_TOO_LARGE = "too_large"
