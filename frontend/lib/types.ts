@@ -1,6 +1,28 @@
 // Shapes of the mdhub web API (docs/api.md at the repository root is the contract).
+// tests/openapi-contract.test.ts checks these against the OpenAPI schema the server
+// generates (`manage.py spectacular`): every enum below and every field of the documents.
 
-export type GatewayType = "ctp" | "sopt" | "sim";
+export const GATEWAY_TYPES = ["ctp", "sopt", "sim"] as const;
+export type GatewayType = (typeof GATEWAY_TYPES)[number];
+
+export const SETTING_KINDS = ["text", "secret", "address", "number", "fraction"] as const;
+export type SettingKind = (typeof SETTING_KINDS)[number];
+
+/** One setting a gateway type takes (GET /api/gateway-types; accounts/gateway_settings.py). */
+export interface SettingSpec {
+  name: string;
+  label: string;
+  kind: SettingKind;
+  required: boolean;
+  help: string;
+}
+
+export interface GatewayTypeInfo {
+  gateway_type: GatewayType;
+  label: string;
+  /** In the order a form shows them. */
+  settings: SettingSpec[];
+}
 
 export interface User {
   username: string;
@@ -60,10 +82,11 @@ export interface GatewayStatus {
   priority: number;
   is_enabled: boolean;
   state: GatewayState;
-  state_reason?: string;
-  state_since?: number | null;
+  state_reason: string;
+  state_since: number | null;
   is_primary: boolean;
-  pid?: number | null;
+  /** null: no worker process (stopped, between restarts). */
+  pid: number | null;
   /** Ticks per second received from this source. */
   tick_rate: number | null;
   /** Seconds since the last tick, null when none yet. */
@@ -78,17 +101,19 @@ export interface GatewayStatus {
   drops?: Record<string, number>;
 }
 
-export type EngineState = "online" | "offline";
+export const ENGINE_STATES = ["online", "offline"] as const;
+export type EngineState = (typeof ENGINE_STATES)[number];
 
 export interface GatewaysSnapshot {
   engine: EngineState;
-  updated_at?: number | null;
-  mode?: string | null;
+  updated_at: number | null;
+  mode: string | null;
   primary: string | null;
   gateways: GatewayStatus[];
 }
 
-export type GatewayCommand = "start" | "stop" | "restart";
+export const GATEWAY_COMMANDS = ["start", "stop", "restart"] as const;
+export type GatewayCommand = (typeof GATEWAY_COMMANDS)[number];
 
 export interface CommandAccepted {
   accepted: boolean;
@@ -109,11 +134,14 @@ export interface LogRecord {
   msg: string;
 }
 
+export const EVENT_KINDS = ["state", "failover", "restart", "command"] as const;
+export type EventKind = (typeof EVENT_KINDS)[number];
+
 export interface HubEvent {
   id: number;
   ts: number;
   account: string | null;
-  kind: "state" | "failover" | "restart" | "command";
+  kind: EventKind;
   state_from: string | null;
   state_to: string | null;
   reason: string;
