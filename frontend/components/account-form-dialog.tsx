@@ -24,22 +24,18 @@ import {
   DialogHeader,
   DialogTitle,
 } from "@/components/ui/dialog";
+import { FormField } from "@/components/form-field";
 import { Input } from "@/components/ui/input";
-import { Label } from "@/components/ui/label";
 import { NativeSelect, NativeSelectOption } from "@/components/ui/native-select";
+import { Skeleton } from "@/components/ui/skeleton";
 import { Switch } from "@/components/ui/switch";
 import { Textarea } from "@/components/ui/textarea";
-import {
-  GATEWAY_TYPES,
-  SETTING_SPECS,
-  buildSettings,
-  parseCanaries,
-  type SettingSpec,
-} from "@/lib/account-settings";
+import { buildSettings, parseCanaries, specsFor } from "@/lib/account-form";
 import { ApiError, fieldErrors } from "@/lib/api";
-import type { Account, AccountInput, GatewayType } from "@/lib/types";
+import type { Account, AccountInput, GatewayType, GatewayTypeInfo, SettingSpec } from "@/lib/types";
 import { cn } from "@/lib/utils";
 import { useAccountsStore } from "@/stores/accounts";
+import { useGatewayTypesStore } from "@/stores/gateway-types";
 
 interface FormValues {
   id: string;
@@ -78,7 +74,7 @@ function initialValues(account: Account | null): FormValues {
   };
 }
 
-function toInput(values: FormValues, account: Account | null): AccountInput {
+function toInput(values: FormValues, account: Account | null, types: readonly GatewayTypeInfo[]): AccountInput {
   const priority = values.priority.trim();
   const asNumber = Number(priority);
   const input: AccountInput = {
@@ -88,6 +84,7 @@ function toInput(values: FormValues, account: Account | null): AccountInput {
     description: values.description,
     canaries: parseCanaries(values.canaries),
     settings: buildSettings(
+      types,
       values.gateway_type,
       values.settings,
       account && account.gateway_type === values.gateway_type ? account.settings : {},
@@ -98,24 +95,15 @@ function toInput(values: FormValues, account: Account | null): AccountInput {
 }
 
 /** Field keys the form can show an error at; anything else goes in the form-level alert. */
-function knownFields(gatewayType: GatewayType, creating: boolean): Set<string> {
+function knownFields(specs: readonly SettingSpec[], creating: boolean): Set<string> {
   const keys = ["gateway_type", "priority", "is_enabled", "description", "canaries", "settings"];
   if (creating) keys.push("id");
-  for (const spec of SETTING_SPECS[gatewayType]) keys.push(`settings.${spec.name}`);
+  for (const spec of specs) keys.push(`settings.${spec.name}`);
   return new Set(keys);
 }
 
 function fieldDomId(key: string): string {
   return `account-${key.replace(/\./g, "-")}`;
-}
-
-function FieldError({ id, message }: { id: string; message?: string }) {
-  if (!message) return null;
-  return (
-    <p id={id} className="text-sm text-red-300" data-testid="field-error">
-      {message}
-    </p>
-  );
 }
 
 interface Props {
@@ -136,6 +124,13 @@ export function AccountFormDialog({ open, onOpenChange, account, readOnly = fals
   const [busy, setBusy] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const formRef = useRef<HTMLFormElement>(null);
+  const types = useGatewayTypesStore((state) => state.types);
+  const typesLoaded = useGatewayTypesStore((state) => state.loaded);
+  const typesError = useGatewayTypesStore((state) => state.loadError);
+
+  useEffect(() => {
+    if (open && !typesLoaded) void useGatewayTypesStore.getState().load();
+  }, [open, typesLoaded]);
 
   useEffect(() => {
     if (open) {
@@ -151,8 +146,9 @@ export function AccountFormDialog({ open, onOpenChange, account, readOnly = fals
     first?.focus();
   }, [errors]);
 
-  const specs = SETTING_SPECS[values.gateway_type];
-  const known = knownFields(values.gateway_type, creating);
+  const specs = specsFor(types, values.gateway_type);
+  const typeLabel = types.find((type) => type.gateway_type === values.gateway_type)?.label ?? values.gateway_type;
+  const known = knownFields(specs, creating);
   const formErrors = Object.entries(errors).filter(([key]) => !known.has(key));
 
   const set = <K extends keyof FormValues>(key: K, value: FormValues[K]) =>
@@ -160,13 +156,15 @@ export function AccountFormDialog({ open, onOpenChange, account, readOnly = fals
   const setSetting = (name: string, value: string) =>
     setValues((current) => ({ ...current, settings: { ...current.settings, [name]: value } }));
 
-  const invalid = (key: string) => (errors[key] ? true : undefined);
-  const describedBy = (key: string, helpId?: string) =>
-    [errors[key] ? `${fieldDomId(key)}-error` : null, helpId].filter(Boolean).join(" ") || undefined;
-
   async function onSubmit(event: React.FormEvent<HTMLFormElement>) {
     event.preventDefault();
     if (readOnly) return;
+    if (!typesLoaded) {
+      // Without the server's specs the settings would be sent empty: wait for them.
+      setErrors({ _form: typesError ?? "The gateway types are still loading; try again in a moment." });
+      void useGatewayTypesStore.getState().load();
+      return;
+    }
     const local: Record<string, string> = {};
     if (creating && !values.id.trim()) local.id = "Give the account a short unique id, e.g. ctp-main.";
     if (Object.keys(local).length) {
@@ -176,7 +174,7 @@ export function AccountFormDialog({ open, onOpenChange, account, readOnly = fals
     setBusy(true);
     setErrors({});
     try {
-      const saved = await save(account?.id ?? null, toInput(values, account));
+      const saved = await save(account?.id ?? null, toInput(values, account, types));
       toast.success(creating ? `Account ${saved.id} created.` : `Account ${saved.id} saved.`);
       onOpenChange(false);
     } catch (error) {
@@ -234,113 +232,128 @@ export function AccountFormDialog({ open, onOpenChange, account, readOnly = fals
 
           <fieldset className="grid gap-4 sm:grid-cols-2" disabled={readOnly || busy}>
             <legend className="sr-only">Account</legend>
-            <div className="grid content-start gap-2">
-              <Label htmlFor={fieldDomId("id")}>ID</Label>
-              <Input
-                id={fieldDomId("id")}
-                value={values.id}
-                onChange={(event) => set("id", event.target.value)}
-                readOnly={!creating}
-                aria-readonly={!creating || undefined}
-                aria-invalid={invalid("id")}
-                aria-describedby={describedBy("id", "account-id-help")}
-                required
-                autoComplete="off"
-                spellCheck={false}
-              />
-              <p id="account-id-help" className="text-muted-foreground text-xs">
-                {creating ? "Letters, digits, - and _. Cannot change later." : "The id cannot change."}
-              </p>
-              <FieldError id={`${fieldDomId("id")}-error`} message={errors.id} />
-            </div>
+            <FormField
+              id={fieldDomId("id")}
+              label="ID"
+              help={creating ? "Letters, digits, - and _. Cannot change later." : "The id cannot change."}
+              error={errors.id}
+            >
+              {(control) => (
+                <Input
+                  {...control}
+                  value={values.id}
+                  onChange={(event) => set("id", event.target.value)}
+                  readOnly={!creating}
+                  aria-readonly={!creating || undefined}
+                  required
+                  autoComplete="off"
+                  spellCheck={false}
+                />
+              )}
+            </FormField>
 
-            <div className="grid content-start gap-2">
-              <Label htmlFor={fieldDomId("gateway_type")}>Type</Label>
-              <NativeSelect
-                id={fieldDomId("gateway_type")}
-                className="w-full"
-                value={values.gateway_type}
-                onChange={(event) => set("gateway_type", event.target.value as GatewayType)}
-                aria-invalid={invalid("gateway_type")}
-                aria-describedby={describedBy("gateway_type")}
-              >
-                {GATEWAY_TYPES.map((type) => (
-                  <NativeSelectOption key={type.value} value={type.value}>
-                    {type.label}
-                  </NativeSelectOption>
-                ))}
-              </NativeSelect>
-              <FieldError id={`${fieldDomId("gateway_type")}-error`} message={errors.gateway_type} />
-            </div>
+            <FormField id={fieldDomId("gateway_type")} label="Type" error={errors.gateway_type}>
+              {(control) => (
+                <NativeSelect
+                  {...control}
+                  className="w-full"
+                  value={values.gateway_type}
+                  onChange={(event) => set("gateway_type", event.target.value as GatewayType)}
+                >
+                  {types.length === 0 ? (
+                    <NativeSelectOption value={values.gateway_type}>{values.gateway_type}</NativeSelectOption>
+                  ) : null}
+                  {types.map((type) => (
+                    <NativeSelectOption key={type.gateway_type} value={type.gateway_type}>
+                      {type.label}
+                    </NativeSelectOption>
+                  ))}
+                </NativeSelect>
+              )}
+            </FormField>
 
-            <div className="grid content-start gap-2">
-              <Label htmlFor={fieldDomId("priority")}>Priority</Label>
-              <Input
-                id={fieldDomId("priority")}
-                inputMode="numeric"
-                className="tabular-nums"
-                value={values.priority}
-                onChange={(event) => set("priority", event.target.value)}
-                aria-invalid={invalid("priority")}
-                aria-describedby={describedBy("priority", "account-priority-help")}
-              />
-              <p id="account-priority-help" className="text-muted-foreground text-xs">
-                Lower is preferred: the best healthy source is the primary.
-              </p>
-              <FieldError id={`${fieldDomId("priority")}-error`} message={errors.priority} />
-            </div>
+            <FormField
+              id={fieldDomId("priority")}
+              label="Priority"
+              help="Lower is preferred: the best healthy source is the primary."
+              error={errors.priority}
+            >
+              {(control) => (
+                <Input
+                  {...control}
+                  inputMode="numeric"
+                  className="tabular-nums"
+                  value={values.priority}
+                  onChange={(event) => set("priority", event.target.value)}
+                />
+              )}
+            </FormField>
 
-            <div className="grid content-start gap-2">
-              <Label htmlFor={fieldDomId("is_enabled")}>Enabled</Label>
-              <div className="flex h-9 items-center gap-3">
+            <FormField
+              id={fieldDomId("is_enabled")}
+              label="Enabled"
+              help={values.is_enabled ? "The hub runs this account." : "The hub leaves it stopped."}
+              error={errors.is_enabled}
+              inlineHelp
+            >
+              {(control) => (
                 <Switch
-                  id={fieldDomId("is_enabled")}
+                  {...control}
                   checked={values.is_enabled}
                   onCheckedChange={(checked) => set("is_enabled", checked)}
-                  aria-describedby="account-enabled-help"
                 />
-                <span id="account-enabled-help" className="text-muted-foreground text-xs">
-                  {values.is_enabled ? "The hub runs this account." : "The hub leaves it stopped."}
-                </span>
-              </div>
-              <FieldError id={`${fieldDomId("is_enabled")}-error`} message={errors.is_enabled} />
-            </div>
+              )}
+            </FormField>
 
-            <div className="grid content-start gap-2 sm:col-span-2">
-              <Label htmlFor={fieldDomId("canaries")}>Canary contracts</Label>
-              <Input
-                id={fieldDomId("canaries")}
-                value={values.canaries}
-                onChange={(event) => set("canaries", event.target.value)}
-                aria-invalid={invalid("canaries")}
-                aria-describedby={describedBy("canaries", "account-canaries-help")}
-                spellCheck={false}
-                placeholder="rb2501.SHFE, IF2412.CFFEX"
-              />
-              <p id="account-canaries-help" className="text-muted-foreground text-xs">
-                High-liquidity vt_symbols whose ticks prove this source alive, separated by commas.
-              </p>
-              <FieldError id={`${fieldDomId("canaries")}-error`} message={errors.canaries} />
-            </div>
+            <FormField
+              id={fieldDomId("canaries")}
+              label="Canary contracts"
+              help="High-liquidity vt_symbols whose ticks prove this source alive, separated by commas."
+              error={errors.canaries}
+              className="sm:col-span-2"
+            >
+              {(control) => (
+                <Input
+                  {...control}
+                  value={values.canaries}
+                  onChange={(event) => set("canaries", event.target.value)}
+                  spellCheck={false}
+                  placeholder="rb2601.SHFE, IF2612.CFFEX"
+                />
+              )}
+            </FormField>
 
-            <div className="grid content-start gap-2 sm:col-span-2">
-              <Label htmlFor={fieldDomId("description")}>Description</Label>
-              <Textarea
-                id={fieldDomId("description")}
-                value={values.description}
-                onChange={(event) => set("description", event.target.value)}
-                aria-invalid={invalid("description")}
-                aria-describedby={describedBy("description")}
-                rows={2}
-              />
-              <FieldError id={`${fieldDomId("description")}-error`} message={errors.description} />
-            </div>
+            <FormField
+              id={fieldDomId("description")}
+              label="Description"
+              error={errors.description}
+              className="sm:col-span-2"
+            >
+              {(control) => (
+                <Textarea
+                  {...control}
+                  value={values.description}
+                  onChange={(event) => set("description", event.target.value)}
+                  rows={2}
+                />
+              )}
+            </FormField>
           </fieldset>
 
           <fieldset className="grid gap-4 rounded-lg border p-4 sm:grid-cols-2" disabled={readOnly || busy}>
-            <legend className="px-1 text-sm font-medium">
-              {GATEWAY_TYPES.find((type) => type.value === values.gateway_type)?.label} settings
-            </legend>
+            <legend className="px-1 text-sm font-medium">{typeLabel} settings</legend>
+            {!typesLoaded ? (
+              typesError ? (
+                <p className="text-sm text-amber-200 sm:col-span-2" role="alert" data-testid="gateway-types-error">
+                  {typesError}{" "}
+                  <Button type="button" variant="link" className="h-auto p-0" onClick={() => void useGatewayTypesStore.getState().load()}>
+                    Try again
+                  </Button>
+                </p>
+              ) : (
+                <Skeleton className="h-16 w-full sm:col-span-2" aria-label="Loading the settings of this type" />
+              )
+            ) : null}
             {errors.settings ? (
               <p className="text-sm text-red-300 sm:col-span-2" data-testid="field-error">
                 {errors.settings}
@@ -422,47 +435,46 @@ function SettingField({
   error?: string;
   onChange: (value: string) => void;
 }) {
-  const id = fieldDomId(`settings.${spec.name}`);
-  const helpId = `${id}-help`;
   const secret = spec.kind === "secret";
+  const numeric = spec.kind === "number" || spec.kind === "fraction";
   return (
-    <div className="grid content-start gap-2">
-      <Label htmlFor={id}>
-        {spec.label}
-        {spec.required ? (
-          <span className="text-muted-foreground text-xs font-normal">(required)</span>
-        ) : null}
-        {secret && isSet !== undefined ? (
-          <span
-            className={cn(
-              "rounded border px-1.5 py-0.5 text-xs font-normal",
-              isSet ? "border-emerald-500/40 text-emerald-300" : "text-muted-foreground",
-            )}
-            data-testid={`secret-state-${spec.name}`}
-          >
-            {isSet ? "set" : "not set"}
-          </span>
-        ) : null}
-      </Label>
-      <Input
-        id={id}
-        name={spec.name}
-        type={secret ? "password" : "text"}
-        inputMode={spec.kind === "number" || spec.kind === "fraction" ? "decimal" : undefined}
-        autoComplete={secret ? "new-password" : "off"}
-        spellCheck={false}
-        className={spec.kind === "number" || spec.kind === "fraction" ? "tabular-nums" : undefined}
-        value={value}
-        placeholder={secret && isSet ? "•••••• (leave blank to keep)" : spec.kind === "address" ? "tcp://host:port" : undefined}
-        onChange={(event) => onChange(event.target.value)}
-        aria-invalid={error ? true : undefined}
-        aria-describedby={[error ? `${id}-error` : null, helpId].filter(Boolean).join(" ")}
-        aria-required={spec.required || undefined}
-      />
-      <p id={helpId} className="text-muted-foreground text-xs">
-        {spec.help}
-      </p>
-      <FieldError id={`${id}-error`} message={error} />
-    </div>
+    <FormField
+      id={fieldDomId(`settings.${spec.name}`)}
+      label={spec.label}
+      labelExtra={
+        <>
+          {spec.required ? <span className="text-muted-foreground text-xs font-normal">(required)</span> : null}
+          {secret && isSet !== undefined ? (
+            <span
+              className={cn(
+                "rounded border px-1.5 py-0.5 text-xs font-normal",
+                isSet ? "border-emerald-500/40 text-emerald-300" : "text-muted-foreground",
+              )}
+              data-testid={`secret-state-${spec.name}`}
+            >
+              {isSet ? "set" : "not set"}
+            </span>
+          ) : null}
+        </>
+      }
+      help={spec.help}
+      error={error}
+    >
+      {(control) => (
+        <Input
+          {...control}
+          name={spec.name}
+          type={secret ? "password" : "text"}
+          inputMode={numeric ? "decimal" : undefined}
+          autoComplete={secret ? "new-password" : "off"}
+          spellCheck={false}
+          className={numeric ? "tabular-nums" : undefined}
+          value={value}
+          placeholder={secret && isSet ? "•••••• (leave blank to keep)" : spec.kind === "address" ? "tcp://host:port" : undefined}
+          onChange={(event) => onChange(event.target.value)}
+          aria-required={spec.required || undefined}
+        />
+      )}
+    </FormField>
   );
 }

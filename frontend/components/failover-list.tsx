@@ -21,7 +21,7 @@ export function FailoverList() {
             <li key={`${failover.ts}-${index}`} className="flex flex-wrap gap-x-3">
               <time className="text-muted-foreground tabular-nums">{formatDateTime(failover.ts)}</time>
               <span>
-                {failover.from ?? "none"} → <strong>{failover.to ?? "none"}</strong>
+                {failover.from ?? "no primary yet"} → <strong>{failover.to ?? "no primary"}</strong>
               </span>
               <span className="text-muted-foreground">{failover.reason}</span>
             </li>

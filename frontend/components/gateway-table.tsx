@@ -11,7 +11,8 @@ import { Badge } from "@/components/ui/badge";
 import { Card, CardContent, CardHeader, CardTitle } from "@/components/ui/card";
 import { Skeleton } from "@/components/ui/skeleton";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
-import { formatAge, formatInt, formatMs, formatRate, formatShare } from "@/lib/format";
+import { EXCHANGE_TIME_NOTE, formatAge, formatAgeTitle, formatDateTime, formatInt, formatMs, formatRate, formatShare } from "@/lib/format";
+import { tickRateOf } from "@/lib/states";
 import type { GatewayStatus } from "@/lib/types";
 import { cn } from "@/lib/utils";
 import { isTroubled, useGatewaysStore } from "@/stores/gateways";
@@ -27,7 +28,7 @@ const NUMERIC = "text-right tabular-nums";
 // On narrower screens (tablets) the table scrolls sideways; the controls stay in view.
 const STICKY = "bg-card sticky right-0 shadow-[-8px_0_8px_-8px_rgba(0,0,0,0.6)] xl:static xl:shadow-none";
 
-function GatewayRow({ gateway }: { gateway: GatewayStatus }) {
+function GatewayRow({ gateway, now }: { gateway: GatewayStatus; now: number | null }) {
   const troubled = isTroubled(gateway);
   return (
     <TableRow
@@ -63,14 +64,23 @@ function GatewayRow({ gateway }: { gateway: GatewayStatus }) {
             label={troubled ? `${gateway.state}: view warnings and errors of ${gateway.id}` : undefined}
           />
           {gateway.state_reason ? (
-            <span className="text-muted-foreground line-clamp-2 text-xs">{gateway.state_reason}</span>
+            <span
+              className="text-muted-foreground line-clamp-2 text-xs"
+              title={gateway.state_since ? `Since ${formatDateTime(gateway.state_since)}` : undefined}
+            >
+              {gateway.state_reason}
+            </span>
           ) : null}
         </div>
       </TableCell>
-      <TableCell className={NUMERIC}>{formatRate(gateway.tick_rate)}</TableCell>
-      <TableCell className={NUMERIC}>{formatAge(gateway.last_tick_age)}</TableCell>
+      <TableCell className={NUMERIC} data-testid="tick-rate">
+        {formatRate(tickRateOf(gateway))}
+      </TableCell>
+      <TableCell className={NUMERIC} title={now === null ? undefined : formatAgeTitle(gateway.last_tick_age, now)}>
+        {formatAge(gateway.last_tick_age)}
+      </TableCell>
       <TableCell>
-        <CanaryList canaries={gateway.canaries} />
+        <CanaryList canaries={gateway.canaries} now={now} />
       </TableCell>
       <TableCell className={NUMERIC}>{formatShare(gateway.first_share)}</TableCell>
       <TableCell className={NUMERIC}>
@@ -89,6 +99,8 @@ export function GatewayTable() {
   const gateways = useGatewaysStore((state) => state.gateways);
   const loaded = useGatewaysStore((state) => state.loaded);
   const loadError = useGatewaysStore((state) => state.loadError);
+  // Ages are measured at the hub's snapshot time, so tooltips count back from that clock.
+  const updatedAt = useGatewaysStore((state) => state.updatedAt);
 
   return (
     <Card className="gap-3 py-4">
@@ -106,6 +118,10 @@ export function GatewayTable() {
           </Alert>
         ) : null}
         <Table aria-label="Sources">
+          <caption className="text-muted-foreground caption-bottom pt-2 text-left text-xs">
+            Ages are seconds before the hub&apos;s last report
+            {updatedAt ? ` (${formatDateTime(updatedAt)})` : ""}; hover one for its time, in {EXCHANGE_TIME_NOTE}.
+          </caption>
           <TableHeader>
             <TableRow>
               <TableHead scope="col">Source</TableHead>
@@ -137,7 +153,7 @@ export function GatewayTable() {
           </TableHeader>
           <TableBody>
             {gateways.map((gateway) => (
-              <GatewayRow key={gateway.id} gateway={gateway} />
+              <GatewayRow key={gateway.id} gateway={gateway} now={updatedAt} />
             ))}
             {!loaded && !loadError
               ? Array.from({ length: 3 }, (_, index) => (

@@ -9,7 +9,7 @@ import { Card, CardContent } from "@/components/ui/card";
 import { Label } from "@/components/ui/label";
 import { NativeSelect, NativeSelectOption } from "@/components/ui/native-select";
 import { ApiError, getLogs } from "@/lib/api";
-import { formatClock, formatDateTime } from "@/lib/format";
+import { EXCHANGE_TIME_ZONE, formatClock, formatDateTime } from "@/lib/format";
 import type { LogLevel, LogRecord } from "@/lib/types";
 import { cn } from "@/lib/utils";
 import { useAccountsStore } from "@/stores/accounts";
@@ -50,7 +50,7 @@ const LogLine = memo(function LogLine({ record }: { record: LogRecord }) {
   return (
     <li
       className={cn(
-        "grid grid-cols-[auto_5.5rem_8rem_minmax(0,1fr)] gap-x-3 border-l-2 px-3 py-0.5 font-mono text-xs leading-5",
+        "grid grid-cols-[9.5rem_5.5rem_8rem_minmax(0,1fr)] gap-x-3 border-l-2 px-3 py-0.5 font-mono text-xs leading-5",
         isError ? "border-red-400 bg-red-500/15" : "border-transparent",
       )}
       data-testid="log-line"
@@ -240,11 +240,23 @@ export function LogViewer() {
                 No log records {filter.level !== "INFO" || filter.account ? "match these filters " : ""}yet.
               </p>
             ) : (
-              <ol className="grid">
+              <>
+                <div
+                  className="text-muted-foreground grid grid-cols-[9.5rem_5.5rem_8rem_minmax(0,1fr)] gap-x-3 border-l-2 border-transparent px-3 pb-1 font-mono text-xs"
+                  aria-hidden="true"
+                  data-testid="log-header"
+                >
+                  <span>Time ({EXCHANGE_TIME_ZONE})</span>
+                  <span>Level</span>
+                  <span>Source</span>
+                  <span>Message</span>
+                </div>
+                <ol className="grid" aria-label={`Log records; times are exchange time, ${EXCHANGE_TIME_ZONE}`}>
                 {shown.map((record) => (
                   <LogLine key={logKey(record)} record={record} />
                 ))}
-              </ol>
+                </ol>
+              </>
             )}
           </div>
         </CardContent>

@@ -2,6 +2,7 @@
 
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { formatRate } from "@/lib/format";
+import { tickRateOf } from "@/lib/states";
 import { cn } from "@/lib/utils";
 import { useGatewaysStore } from "@/stores/gateways";
 
@@ -29,7 +30,7 @@ export function StatusSummary() {
 
   const running = gateways.filter((gateway) => gateway.state !== "stopped");
   const healthy = gateways.filter((gateway) => gateway.state === "healthy").length;
-  const rate = gateways.reduce((sum, gateway) => sum + (gateway.tick_rate ?? 0), 0);
+  const rate = gateways.reduce((sum, gateway) => sum + (tickRateOf(gateway) ?? 0), 0);
   const engineTone = engine === "online" ? "text-emerald-300" : engine === "offline" ? "text-red-300" : "text-muted-foreground";
 
   return (

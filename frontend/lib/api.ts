@@ -9,6 +9,7 @@ import type {
   AccountInput,
   CommandAccepted,
   GatewayCommand,
+  GatewayTypeInfo,
   GatewaysSnapshot,
   HubEvent,
   LogLevel,
@@ -301,6 +302,11 @@ export function setAccountEnabled(id: string, isEnabled: boolean): Promise<Accou
 
 export async function deleteAccount(id: string): Promise<void> {
   await request<null>(`/api/accounts/${enc(id)}`, { method: "DELETE" });
+}
+
+/** The gateway types and the settings each takes, as the server checks them. */
+export function getGatewayTypes(signal?: AbortSignal): Promise<GatewayTypeInfo[]> {
+  return request<GatewayTypeInfo[]>("/api/gateway-types", { signal });
 }
 
 // ---------------------------------------------------------------------------------------

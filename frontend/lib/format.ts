@@ -47,18 +47,54 @@ export function formatInt(value: number | null | undefined): string {
   return Math.round(value).toLocaleString("en-US");
 }
 
-/** Epoch seconds → local "HH:MM:SS.mmm" (log lines). */
-export function formatClock(ts: number | null | undefined): string {
-  if (!finite(ts)) return DASH;
-  const date = new Date(ts * 1000);
-  const pad = (n: number, width = 2) => String(n).padStart(width, "0");
-  return `${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}.${pad(date.getMilliseconds(), 3)}`;
+// Times shown to people are exchange time (China, Asia/Shanghai), whatever the browser's
+// zone: the hub, its logs and the exchanges all keep that clock. Intl does the conversion,
+// so an operator abroad or a browser in UTC reads the same time as the hub's log.
+export const EXCHANGE_TIME_ZONE = "Asia/Shanghai";
+/** What a label says about a time: China Standard Time, UTC+8, no daylight saving. */
+export const EXCHANGE_ZONE_LABEL = "CST";
+export const EXCHANGE_TIME_NOTE = `${EXCHANGE_ZONE_LABEL} (exchange time)`;
+
+const exchangeParts = new Intl.DateTimeFormat("en-CA", {
+  timeZone: EXCHANGE_TIME_ZONE,
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+
+function exchangeClock(ts: number): { date: string; time: string; ms: string } {
+  const parts: Record<string, string> = {};
+  for (const part of exchangeParts.formatToParts(new Date(ts * 1000))) parts[part.type] = part.value;
+  const ms = String(Math.floor((((ts * 1000) % 1000) + 1000) % 1000)).padStart(3, "0");
+  return { date: `${parts.year}-${parts.month}-${parts.day}`, time: `${parts.hour}:${parts.minute}:${parts.second}`, ms };
 }
 
-/** Epoch seconds → local "YYYY-MM-DD HH:MM:SS" (tooltips, titles). */
+/** Epoch seconds → exchange-time "HH:MM:SS.mmm" (log lines, under a "Time (Asia/Shanghai)" header). */
+export function formatClock(ts: number | null | undefined): string {
+  if (!finite(ts)) return DASH;
+  const { time, ms } = exchangeClock(ts);
+  return `${time}.${ms}`;
+}
+
+/** Epoch seconds → "YYYY-MM-DD HH:MM:SS CST (exchange time)" (tooltips, banners, lists). */
 export function formatDateTime(ts: number | null | undefined): string {
   if (!finite(ts)) return DASH;
-  const date = new Date(ts * 1000);
-  const pad = (n: number) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  const { date, time } = exchangeClock(ts);
+  return `${date} ${time} ${EXCHANGE_TIME_NOTE}`;
+}
+
+/** Epoch seconds → "HH:MM:SS CST (exchange time)". */
+export function formatTime(ts: number | null | undefined): string {
+  if (!finite(ts)) return DASH;
+  return `${exchangeClock(ts).time} ${EXCHANGE_TIME_NOTE}`;
+}
+
+/** An age with the exchange time it points back to, for a tooltip: "4.2 s ago, since 10:15:02 CST (exchange time)". */
+export function formatAgeTitle(seconds: number | null | undefined, now: number): string | undefined {
+  if (!finite(seconds)) return undefined;
+  return `${formatAge(seconds)} ago, since ${formatTime(now - seconds)}`;
 }

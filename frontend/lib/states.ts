@@ -40,6 +40,18 @@ export function toneOf(state: string): Tone {
   return STATE_TONE[state as GatewayState] ?? "off";
 }
 
+/** States in which a source has no worker process delivering ticks (or is being killed). */
+const NO_PROCESS_STATES: ReadonlySet<GatewayState> = new Set<GatewayState>(["stopped", "restarting", "failed"]);
+
+/**
+ * A source with no process receives nothing: its rate is 0, not the last rate the hub
+ * measured before the process went (which a snapshot or a hub.event may still carry).
+ */
+export function tickRateOf(gateway: { state: GatewayState; pid: number | null; tick_rate: number | null }): number | null {
+  if (gateway.pid === null || NO_PROCESS_STATES.has(gateway.state)) return gateway.tick_rate === null ? null : 0;
+  return gateway.tick_rate;
+}
+
 /** A canary older than this (seconds) is shown as late. */
 export const CANARY_LATE_SECONDS = 5;
 

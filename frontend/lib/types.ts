@@ -97,7 +97,6 @@ export interface GatewayStatus {
   first_share: number | null;
   latency_ms: { p50: number | null; p99: number | null } | null;
   restarts: number;
-  ticks?: number;
   drops?: Record<string, number>;
 }
 

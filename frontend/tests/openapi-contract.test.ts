@@ -54,7 +54,6 @@ const GATEWAY_STATUS_FIELDS = {
   first_share: "required|null",
   latency_ms: "required|null",
   restarts: "required",
-  ticks: "optional",
   drops: "optional",
 } as const satisfies FieldTable<GatewayStatus>;
 

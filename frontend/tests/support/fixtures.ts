@@ -18,7 +18,6 @@ export function gateway(overrides: Partial<GatewayStatus> = {}): GatewayStatus {
     first_share: 0.5,
     latency_ms: { p50: 0.3, p99: 1.2 },
     restarts: 0,
-    ticks: 1000,
     drops: {},
     ...overrides,
   };
