@@ -8,16 +8,24 @@ What we rely on, and why:
   hub's contract list before subscribing.
 * ``gateway.on_tick`` is replaced on the instance, so ticks go from the API's callback
   thread straight to ``emit`` and skip vn.py's EventEngine queue.
+* vnpy_ctp dates DCE ticks with ``md_api.current_date``, which only its trading timer
+  refreshes: the kind sets it per tick from the exchange's clock (``gateways.exchange_date``).
+* ``{"loopback": true}`` in an account's settings loads the loopback front library
+  (``gateways/loopback``) instead of the vendor's, for tests and the demo.
 * The API is never closed: ``close()`` can segfault or deadlock (the GIL is held in
   ``exit()``). The worker process is ended instead.
 """
 
 from __future__ import annotations
 
+import ctypes
 import importlib
 import logging
+import time
+from collections.abc import Callable
 from typing import Any
 
+from gateways.exchange_date import ExchangeDate
 from gateways.kinds.base import GatewayKind, KindStatus, TickEmitter
 
 log = logging.getLogger("mdhub.worker.broker")
@@ -43,6 +51,12 @@ class BrokerKind(GatewayKind):
         from vnpy.event import EventEngine
         from vnpy.trader.event import EVENT_LOG
 
+        self.loopback = bool(self.settings.get("loopback"))
+        clock_ns = time.time_ns
+        if self.loopback:
+            clock_ns = self._use_loopback_front()
+        # The date vn.py puts on DCE ticks, from the exchange's clock (see gateways.exchange_date).
+        self.exchange_date = ExchangeDate(clock_ns)
         self.module = importlib.import_module(self.module_name)
         self.event_engine = EventEngine(interval=1)
         self.event_engine.register(EVENT_LOG, self._on_log)
@@ -50,21 +64,48 @@ class BrokerKind(GatewayKind):
         self.gateway = gateway_cls(self.event_engine, self.account)
         self.gateway.on_tick = self.emit
         self.reconnects = 0
+        self.rejected_subscriptions = 0
         self._count_disconnects()
         self._fill_contract_map(spec.get("contracts") or [])
 
     def _count_disconnects(self) -> None:
+        """Wrap the md API's callbacks: count disconnects and rejected subscriptions, and
+        (vnpy_ctp only) put the right date and milliseconds on each tick."""
         md_api = self.gateway.md_api
-        original = type(md_api).onFrontDisconnected
         kind = self
-
         # A subclass, not an instance attribute: pybind11 looks callbacks up on the type.
-        class CountingMdApi(type(md_api)):  # type: ignore[misc]
+        base = type(md_api)
+        original_disconnected = base.onFrontDisconnected
+        original_sub = base.onRspSubMarketData
+        original_tick = base.onRtnDepthMarketData
+        date_for = self.exchange_date.for_time
+
+        class CountingMdApi(base):  # type: ignore[misc,valid-type]
             def onFrontDisconnected(self, reason: int) -> None:
                 kind.reconnects += 1
-                original(self, reason)
+                original_disconnected(self, reason)
 
-        md_api.__class__ = CountingMdApi
+            def onRspSubMarketData(
+                self, data: dict[str, Any], error: dict[str, Any], reqid: int, last: bool
+            ) -> None:
+                if error and error.get("ErrorID"):
+                    kind.rejected_subscriptions += 1
+                original_sub(self, data, error, reqid, last)
+
+        class DatingMdApi(CountingMdApi):
+            def onRtnDepthMarketData(self, data: dict[str, Any]) -> None:
+                # vnpy_ctp dates DCE ticks (and any without ActionDay) with current_date,
+                # which nothing refreshes in a market-data-only worker: set it per tick.
+                self.current_date = date_for(data["UpdateTime"])
+                # vnpy_ctp parses f"{UpdateTime}.{UpdateMillisec}" with %f, which pads on the
+                # right: 5 ms would read as 500 ms. Three digits read right.
+                millis = data["UpdateMillisec"]
+                if isinstance(millis, int):
+                    data["UpdateMillisec"] = f"{millis:03d}"
+                original_tick(self, data)
+
+        # vnpy_sopt dates ticks with TradingDay and reads the milliseconds its own way.
+        md_api.__class__ = DatingMdApi if hasattr(md_api, "current_date") else CountingMdApi
 
     def _fill_contract_map(self, contracts: list[dict[str, Any]]) -> None:
         from vnpy.trader.constant import Exchange, Product
@@ -85,7 +126,34 @@ class BrokerKind(GatewayKind):
             except (KeyError, ValueError) as exc:
                 log.warning("%s: skipping bad contract %r: %s", self.account, item, exc)
                 continue
+            # vnpy_sopt reads contract.extra["trading_active"] on every tick (its trading
+            # login sets it); without it every SOPT tick raises in the callback.
+            contract.extra = {"trading_active": True}
             contract_map.setdefault(contract.symbol, contract)
+
+    def _use_loopback_front(self) -> Callable[[], int]:
+        """Load the loopback market-data library before the vendor's can be (see
+        ``gateways.loopback.preload``), and take the loopback world's clock: the simulated
+        exchange trades around the clock (no session rule), and a test may shift its time
+        (``loopback_clock_offset`` seconds) to cross midnight."""
+        from gateways.loopback.preload import preload
+
+        flavour = self.module_name.split(".")[0].removeprefix("vnpy_")
+        library = preload(flavour)
+        library.mdhub_loopback_flavour.restype = ctypes.c_char_p
+        log.info(
+            "%s: loopback %s front library loaded", self.account, library.mdhub_loopback_flavour().decode()
+        )
+        self.emitter.cleanser.calendar = None
+        offset_ns = int(float(self.settings.get("loopback_clock_offset") or 0) * 1e9)
+        if not offset_ns:
+            return time.time_ns
+
+        def shifted_ns() -> int:
+            return time.time_ns() + offset_ns
+
+        self.emitter.cleanser.clock_ns = shifted_ns
+        return shifted_ns
 
     def _on_log(self, event: Any) -> None:
         log.info("%s: %s", self.account, event.data.msg)
@@ -121,4 +189,5 @@ class BrokerKind(GatewayKind):
             logged_in=bool(md_api.login_status),
             subscribed=len(md_api.subscribed),
             reconnects=self.reconnects,
+            extra={"rejected_subscriptions": self.rejected_subscriptions},
         )
