@@ -16,8 +16,12 @@ export const BASE_URL = (process.env.MDHUB_E2E_URL ?? "").replace(/\/+$/, "");
 export const USER = process.env.MDHUB_E2E_USER ?? "alice";
 export const PASSWORD = process.env.MDHUB_E2E_PASSWORD ?? "";
 export const CHROMIUM = process.env.MDHUB_E2E_CHROMIUM ?? "/usr/bin/chromium";
-export const SCREENSHOT_DIR =
-  process.env.MDHUB_E2E_SCREENSHOTS ?? path.resolve(here, "..", "..", "docs", "screenshots");
+// A test run leaves the tree as it found it: screenshots go to the git-ignored
+// frontend/test-results/screenshots unless MDHUB_E2E_SCREENSHOTS says otherwise
+// (`npm run screenshots` sets it to docs/screenshots to refresh the README's pictures).
+export const SCREENSHOT_DIR = process.env.MDHUB_E2E_SCREENSHOTS
+  ? path.resolve(process.env.MDHUB_E2E_SCREENSHOTS)
+  : path.resolve(here, "..", "test-results", "screenshots");
 
 /** Why the browser tests cannot run here, or null when they can. */
 export function missingEnv() {
