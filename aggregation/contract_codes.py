@@ -13,7 +13,7 @@ listing and last-trading-day rules, simplified where noted (docs/contracts.md):
 * a contract is live through its last trading day (it trades until that day's close).
 
 Trading days are weekdays not in ``holidays``; pass the exchange holiday list
-(``monitoring.sessions.DEFAULT_HOLIDAYS`` or the admin's) to get the holiday moves right.
+(``aggregation.sessions.DEFAULT_HOLIDAYS`` or the admin's) to get the holiday moves right.
 """
 
 from __future__ import annotations

@@ -32,8 +32,8 @@ import msgpack
 import zmq
 
 from aggregation.contract_codes import ListedContract, exchange_today, live_contracts, main_contract
+from aggregation.sessions import DEFAULT_HOLIDAYS
 from gateways.parent_death import die_with_parent
-from monitoring.sessions import DEFAULT_HOLIDAYS  # pure Python, as gateways.kinds.sim uses it
 
 SNAP_TOPIC = b"snap"
 CONTROL_PREFIX = b"ctl."

@@ -21,9 +21,9 @@ from aggregation.contract_codes import (
     parse_contract,
 )
 from aggregation.models import Contract
+from aggregation.sessions import DEFAULT_HOLIDAYS
 from gateways.simexchange import contract_universe
 from mdhub_project.management.commands.seed_demo import demo_canaries
-from monitoring.sessions import DEFAULT_HOLIDAYS
 from tests.conftest import CTP_SETTINGS
 
 DEC_1 = date(2026, 12, 1)

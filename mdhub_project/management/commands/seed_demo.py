@@ -20,8 +20,8 @@ from django.core.management.base import BaseCommand, CommandParser
 from accounts.models import MarketDataAccount
 from aggregation.contract_codes import exchange_today, main_contract, parse_contract
 from aggregation.models import Contract
+from aggregation.sessions import DEFAULT_HOLIDAYS
 from gateways.simexchange import Product, contract_universe
-from monitoring.sessions import DEFAULT_HOLIDAYS
 
 DEMO_SOURCES = [
     # (id, priority, latency_ms, jitter_ms, loss): three copies of one simulated exchange,
