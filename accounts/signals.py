@@ -1,10 +1,12 @@
 """Tell the hub when the account table changes, so it starts, stops or reconfigures
 gateways without a restart (FR2, DESIGN §6).
 
-Every save and delete — REST API, admin, shell — sends ``{"type": "accounts.changed"}`` on
-the hub's command channel once the transaction commits: the hub then reads the table, and
-reading it before the commit would show it the old rows. The message carries no data, so
-duplicates (a bulk delete sends one per row) only cost the hub a re-read.
+Every save and delete — REST API, admin, shell — sends ``{"type": "accounts.changed",
+"account": id, "change": "saved"|"deleted"}`` on the hub's command channel once the
+transaction commits: the hub then reads the table (reading it before the commit would show
+it the old rows) and says in its event which account changed. The message names the row but
+carries none of it (its settings hold secrets), so duplicates (a bulk delete sends one per
+row) only cost the hub a re-read.
 
 Queryset ``update()`` sends no signals; the project never uses it on accounts.
 """
@@ -15,18 +17,20 @@ import logging
 from typing import Any
 
 from django.db import transaction
+from django.db.models.signals import post_delete
 
 from accounts.models import MarketDataAccount
-from monitoring.live_state import CommandNotSent, command_message, send_command
+from engine.states import AccountChange
+from monitoring.live_state import ACCOUNTS_CHANGED, CommandNotSent, command_message, send_command
 
 logger = logging.getLogger(__name__)
 
 
-def notify_accounts_changed() -> None:
+def notify_accounts_changed(account: str = "", change: AccountChange = AccountChange.SAVED) -> None:
     """Send ``accounts.changed`` now. Never raises: the change is stored either way, and the
     hub re-reads the table when it (re)starts, so a lost message only delays it."""
     try:
-        send_command(command_message("accounts.changed"))
+        send_command(command_message(ACCOUNTS_CHANGED, account, change))
     except CommandNotSent as exc:
         # WARNING, not ERROR: it must not mail an alert for every save while Redis is down.
         logger.warning("accounts changed, but the hub could not be told: %s", exc)
@@ -35,5 +39,7 @@ def notify_accounts_changed() -> None:
 def account_saved_or_deleted(
     sender: type[MarketDataAccount], instance: MarketDataAccount, **kwargs: Any
 ) -> None:
+    change = AccountChange.DELETED if kwargs.get("signal") is post_delete else AccountChange.SAVED
+    account = str(instance.pk)
     # on_commit runs the callback at once outside a transaction, and never after a rollback.
-    transaction.on_commit(notify_accounts_changed, using=kwargs.get("using"))
+    transaction.on_commit(lambda: notify_accounts_changed(account, change), using=kwargs.get("using"))

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
+from aggregation.sessions import AUCTION, CHINA_TZ, TradingCalendar
 from aggregation.wire import BOOK_FIELDS, datetime_ns
-from monitoring.sessions import AUCTION, CHINA_TZ, TradingCalendar
 
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData

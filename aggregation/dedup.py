@@ -50,7 +50,7 @@ LATE = Verdict(False)
 class FirstArrival:
     """Per-topic first-arrival filter. ``offer`` is called once per received copy.
 
-    The hub runs the same rule inlined in ``TickHub._on_tick`` (its hot path); a change
+    The hub runs the same rule inlined in ``TickHub._first`` (its hot path); a change
     here must be made there too (tests/test_dedup_property.py checks both)."""
 
     __slots__ = ("topics",)
@@ -79,6 +79,3 @@ class FirstArrival:
             oldest = next(iter(recent))
             del recent[oldest], state.winners[oldest]
         return FORWARD
-
-    def forget(self, topic: bytes) -> None:
-        self.topics.pop(topic, None)

@@ -57,7 +57,7 @@ _monotonic = time.monotonic
 _time_ns = time.time_ns
 _from_bytes = int.from_bytes
 _TICK = KIND_TICK[0]
-LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+LEVELS = logging.getLevelNamesMapping()
 
 
 @dataclass(slots=True)
@@ -141,7 +141,6 @@ class TickHub:
         # Tick frame head → (source, its topic's ``recent.get``, topic state, topic, watched).
         self._routes: dict[bytes, _Route] = {}
         self._watch_topics: set[bytes] = watch_topics or set()
-        self.log_records: deque[dict[str, Any]] = deque(maxlen=2000)
         self.recovery: RecoveryService | None = None
         if recovery_addr:
             self.recovery = RecoveryService(self.ctx, recovery_addr, journal)
@@ -372,17 +371,10 @@ class TickHub:
         source.statuses += 1
 
     def _on_log(self, account: bytes, record: dict[str, Any]) -> None:
+        # Re-logged under the hub's logging: the publisher's handler takes it from there.
         level = LEVELS.get(str(record.get("level")), logging.INFO)
         msg = str(record.get("msg", ""))
         name = account.decode()
-        entry = {
-            "ts": float(record.get("ts") or time.time()),
-            "level": logging.getLevelName(level),
-            "account": name,
-            "logger": str(record.get("logger", "")),
-            "msg": msg,
-        }
-        self.log_records.append(entry)
         worker_log.getChild(name).log(level, "%s", msg, extra={"account": name, "from_worker": True})
 
     def _on_subscriptions(self) -> None:
@@ -405,6 +397,14 @@ class TickHub:
         if account == "*":
             self.subscribed.update(vt_symbols)
         self.control.send_multipart((account.encode(), pack({"cmd": "subscribe", "symbols": vt_symbols})))
+
+    def unsubscribe_upstream(self, vt_symbols: list[str], account: str) -> None:
+        """Ask one source to stop delivering ``vt_symbols`` (a warm-mode standby)."""
+        self.control.send_multipart((account.encode(), pack({"cmd": "unsubscribe", "symbols": vt_symbols})))
+
+    def heartbeat(self) -> None:
+        """Tell every worker the hub is alive: a worker that hears nothing ends itself."""
+        self.control.send_multipart((b"*", pack({"cmd": "heartbeat"})))
 
     def _on_snapshot_requests(self) -> None:
         while True:

@@ -18,7 +18,8 @@ from typing import Any
 
 import zmq
 
-from mdhub_project.engine import Engine, EngineConfig
+from engine.config import EngineConfig
+from engine.loop import Engine
 
 
 def main() -> None:

@@ -8,7 +8,7 @@ each sender plays one deterministic snapshot stream through the workers' real
 three copies of a snapshot carry one content key. ``rate`` is per sender: ``3x10000`` is
 30 000 ticks/s into the hub, 10 000 distinct ticks/s out of it.
 
-* **mdhub**: the real engine loop (``mdhub_project.engine.Engine`` with no accounts of its
+* **mdhub**: the real engine loop (``engine.loop.Engine`` with no accounts of its
   own: the senders are its workers) → ``TickHub`` (dedup, byte-wise extend, XPUB on tcp).
 * **bare relay**: PULL (ipc) → forward the first copy by its key, nothing else → PUB
   (tcp). Same ingest frames as the hub (one frame per tick), same high-water marks.

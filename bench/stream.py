@@ -17,10 +17,10 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from aggregation.cleanse import Cleanser
+from aggregation.sessions import CHINA_TZ
 from aggregation.wire import datetime_from_ns
 from gateways.kinds.base import Sender, TickEmitter
 from gateways.simexchange import ContractSim, contract_universe
-from monitoring.sessions import CHINA_TZ
 
 if TYPE_CHECKING:
     import zmq

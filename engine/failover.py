@@ -12,20 +12,19 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-HOT = "hot"
-WARM = "warm"
+from engine.states import SourceState
 
 
 @dataclass(frozen=True)
 class Candidate:
     account: str
     priority: int
-    state: str
+    state: SourceState
 
 
 def ranked_healthy(candidates: Iterable[Candidate]) -> list[str]:
     """Healthy sources, best first: lower priority number, then id for a stable order."""
-    healthy = [c for c in candidates if c.state == "healthy"]
+    healthy = [c for c in candidates if c.state == SourceState.HEALTHY]
     return [c.account for c in sorted(healthy, key=lambda c: (c.priority, c.account))]
 
 

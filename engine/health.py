@@ -17,7 +17,12 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
-RUNNING_STATES = frozenset({"starting", "connected", "healthy", "stale", "disconnected"})
+from engine.states import RUNNING_STATES, SourceState
+
+# States that begin a new life of the worker: what was learnt of the old one is dropped.
+_FRESH_STATES = frozenset(
+    {SourceState.STARTING, SourceState.RESTARTING, SourceState.STOPPED, SourceState.FAILED}
+)
 
 
 @dataclass(frozen=True)
@@ -60,8 +65,8 @@ class Observation:
 @dataclass(frozen=True)
 class Transition:
     account: str
-    state_from: str
-    state_to: str
+    state_from: SourceState
+    state_to: SourceState
     reason: str
     at: float  # monotonic
 
@@ -70,21 +75,21 @@ class Transition:
 class SourceHealth:
     account: str
     config: HealthConfig = field(default_factory=HealthConfig)
-    state: str = "stopped"
+    state: SourceState = SourceState.STOPPED
     reason: str = "not started"
     since: float = 0.0  # monotonic time of the last transition
     ever_logged_in: bool = False
     logged_in_at: float | None = None
     _reconnects: deque[tuple[float, int]] = field(default_factory=deque)
 
-    def set(self, state: str, reason: str, now: float) -> Transition | None:
+    def set(self, state: SourceState, reason: str, now: float) -> Transition | None:
         """Move to ``state``; a transition (for the event log) when the state changed."""
         if state == self.state:
             self.reason = reason
             return None
         previous = self.state
         self.state, self.reason, self.since = state, reason, now
-        if state in ("starting", "restarting", "stopped", "failed"):
+        if state in _FRESH_STATES:
             self.ever_logged_in = False
             self.logged_in_at = None
             self._reconnects.clear()
@@ -97,33 +102,33 @@ class SourceHealth:
         state, reason = self._verdict(obs)
         return self.set(state, reason, obs.now)
 
-    def _verdict(self, obs: Observation) -> tuple[str, str]:
+    def _verdict(self, obs: Observation) -> tuple[SourceState, str]:
         cfg = self.config
         if obs.heartbeat_age is None:
             if obs.since_start > cfg.first_heartbeat_timeout:
-                return "unhealthy", f"no heartbeat {obs.since_start:.0f} s after launch (hung)"
-            return "starting", "worker launched, waiting for its first status"
+                return SourceState.UNHEALTHY, f"no heartbeat {obs.since_start:.0f} s after launch (hung)"
+            return SourceState.STARTING, "worker launched, waiting for its first status"
         if obs.heartbeat_age > cfg.heartbeat_timeout:
-            return "unhealthy", f"no heartbeat for {obs.heartbeat_age:.1f} s (hung)"
+            return SourceState.UNHEALTHY, f"no heartbeat for {obs.heartbeat_age:.1f} s (hung)"
 
         storm = self._storm(obs)
         if storm:
-            return "unhealthy", storm
+            return SourceState.UNHEALTHY, storm
 
         if not obs.logged_in:
             detail = f": {obs.error}" if obs.error else ""
             if self.ever_logged_in:
-                if self.state != "disconnected":
-                    return "disconnected", f"logged out{detail}"
+                if self.state != SourceState.DISCONNECTED:
+                    return SourceState.DISCONNECTED, f"logged out{detail}"
                 gone = obs.now - self.since
                 if gone > cfg.disconnected_timeout:
-                    return "unhealthy", f"disconnected for {gone:.0f} s{detail}"
-                return "disconnected", self.reason
+                    return SourceState.UNHEALTHY, f"disconnected for {gone:.0f} s{detail}"
+                return SourceState.DISCONNECTED, self.reason
             if obs.since_start > cfg.login_timeout:
-                return "unhealthy", f"not logged in {obs.since_start:.0f} s after launch{detail}"
-            return "starting", f"waiting for login{detail}"
+                return SourceState.UNHEALTHY, f"not logged in {obs.since_start:.0f} s after launch{detail}"
+            return SourceState.STARTING, f"waiting for login{detail}"
 
-        if not self.ever_logged_in or self.state == "disconnected":
+        if not self.ever_logged_in or self.state == SourceState.DISCONNECTED:
             self.ever_logged_in = True
             self.logged_in_at = obs.now
         return self._canary_verdict(obs)
@@ -139,15 +144,15 @@ class SourceHealth:
             return f"connection storm: {count} reconnects in {cfg.storm_window:.0f} s"
         return ""
 
-    def _canary_verdict(self, obs: Observation) -> tuple[str, str]:
+    def _canary_verdict(self, obs: Observation) -> tuple[SourceState, str]:
         cfg = self.config
         if not obs.canary_age:
-            return "healthy", "logged in (no canaries configured)"
+            return SourceState.HEALTHY, "logged in (no canaries configured)"
         assert self.logged_in_at is not None
         logged_in_for = obs.now - self.logged_in_at
         open_canaries = [c for c, is_open in obs.canary_open.items() if is_open]
         if not open_canaries:
-            return "healthy", "logged in; canary sessions closed"
+            return SourceState.HEALTHY, "logged in; canary sessions closed"
         silent: list[tuple[str, float]] = []
         waiting = False
         for canary in open_canaries:
@@ -164,10 +169,17 @@ class SourceHealth:
             canary, age = max(silent, key=lambda item: item[1])
             peer = obs.peer_canary_age.get(canary)
             others_deliver = peer is not None and peer <= cfg.canary_stale_after
-            if others_deliver and self.state == "stale" and obs.now - self.since > cfg.stale_timeout:
-                return "unhealthy", f"canary {canary} silent for {age:.0f} s while other sources deliver it"
+            if (
+                others_deliver
+                and self.state == SourceState.STALE
+                and obs.now - self.since > cfg.stale_timeout
+            ):
+                return (
+                    SourceState.UNHEALTHY,
+                    f"canary {canary} silent for {age:.0f} s while other sources deliver it",
+                )
             where = "other sources still deliver it" if others_deliver else "no source delivers it"
-            return "stale", f"canary {canary} silent for {age:.0f} s in session ({where})"
+            return SourceState.STALE, f"canary {canary} silent for {age:.0f} s in session ({where})"
         if waiting:
-            return "connected", "logged in, waiting for canary ticks"
-        return "healthy", "canary ticks flowing"
+            return SourceState.CONNECTED, "logged in, waiting for canary ticks"
+        return SourceState.HEALTHY, "canary ticks flowing"

@@ -31,13 +31,13 @@ from typing import Any
 import zmq
 
 from aggregation.cleanse import Cleanser
+from aggregation.sessions import calendar_from_spec
 from aggregation.wire import KIND_STATUS, pack, unpack
 from gateways.kinds import kind_class
 from gateways.kinds.base import GatewayKind, HubLogHandler, Sender, TickEmitter
 from gateways.log_limit import RepeatLimiter
+from gateways.logredact import RedactSecretsFilter
 from gateways.parent_death import die_with_parent, parent_gone
-from mdhub_project.logredact import RedactSecretsFilter
-from monitoring.sessions import calendar_from_spec
 
 STATUS_INTERVAL = 0.5
 # Cleansing drops are summarised in one log line a second; past this share of the ticks

@@ -7,6 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core import checks
 
+from engine.states import FailoverMode
+
 
 @checks.register(checks.Tags.security, deploy=True)
 def check_secret_key(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
@@ -38,7 +40,7 @@ def check_alert_recipients(app_configs: Any = None, **kwargs: Any) -> list[check
 @checks.register("mdhub")
 def check_failover(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     errors: list[checks.CheckMessage] = []
-    if settings.MDHUB_FAILOVER_MODE not in ("hot", "warm"):
+    if settings.MDHUB_FAILOVER_MODE not in tuple(FailoverMode):
         errors.append(
             checks.Error(
                 f"MDHUB_FAILOVER_MODE is {settings.MDHUB_FAILOVER_MODE!r}.",

@@ -1,15 +1,19 @@
-"""Reads what the engine needs from the database, once, before its loop starts."""
+"""Reads what the engine needs from the database: the whole configuration once before its
+loop starts, and the accounts again whenever they change (``load_accounts_fresh``, the
+publisher's ``AccountsLoader``). The wiring of ``runhub``: the engine itself is Django-free."""
 
 from __future__ import annotations
 
 from django.conf import settings
+from django.db import close_old_connections
 
 from accounts.models import MarketDataAccount
 from aggregation.models import Contract
-from mdhub_project.engine import AccountConfig, EngineConfig
+from engine.config import AccountConfig, EngineConfig
+from engine.health import HealthConfig
+from engine.restart_policy import RestartConfig
+from engine.states import FailoverMode
 from monitoring.calendar_store import load_calendar
-from monitoring.health import HealthConfig
-from monitoring.restart_policy import RestartConfig
 
 
 def calendar_spec() -> dict[str, object]:
@@ -43,6 +47,13 @@ def account_config(account: MarketDataAccount) -> AccountConfig:
 def load_accounts() -> list[AccountConfig]:
     """Every account, enabled or not: disabled ones are listed as ``stopped``."""
     return [account_config(a) for a in MarketDataAccount.objects.order_by("priority", "id")]
+
+
+def load_accounts_fresh() -> list[AccountConfig]:
+    """``load_accounts`` from the publisher's worker thread: a connection the database has
+    since closed (MySQL's wait_timeout) is replaced first."""
+    close_old_connections()
+    return load_accounts()
 
 
 def health_config() -> HealthConfig:
@@ -82,7 +93,7 @@ def load_engine_config() -> EngineConfig:
         sim_contracts=settings.MDHUB_SIM_CONTRACTS,
         sim_rate=settings.MDHUB_SIM_RATE,
         max_skew=settings.MDHUB_MAX_CLOCK_SKEW,
-        mode=settings.MDHUB_FAILOVER_MODE,
+        mode=FailoverMode(settings.MDHUB_FAILOVER_MODE),
         warm_sources=settings.MDHUB_WARM_SOURCES,
         subscribe_batch=settings.MDHUB_SUBSCRIBE_BATCH,
         health=health_config(),

@@ -220,7 +220,7 @@ MDHUB_FAILED_RETRY = env_float("MDHUB_FAILED_RETRY", 300.0)
 LOGGING: dict[str, Any] = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "mdhub_project.logredact.RedactSecretsFilter"}},
+    "filters": {"redact": {"()": "gateways.logredact.RedactSecretsFilter"}},
     "formatters": {
         # Exchange time (Asia/Shanghai) with its offset, whatever the server's zone.
         "plain": {

@@ -35,7 +35,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from mdhub_project.logredact import RedactSecretsFilter, redact
+from gateways.logredact import RedactSecretsFilter, redact
 
 # The django-q2 task name of alert mails. The cluster logs a failed task at ERROR with its
 # name; those records are not mailed (the mail is what failed), or an SMTP outage would

@@ -4,7 +4,7 @@ holidays), falling back to the built-in defaults for an empty table."""
 from __future__ import annotations
 
 from monitoring.models import Holiday, SessionTemplate
-from monitoring.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES, TradingCalendar
+from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES, TradingCalendar
 
 
 def load_calendar() -> TradingCalendar:

@@ -8,7 +8,8 @@ messages to the Channels group ``LIVE_GROUP`` that every WebSocket consumer join
 
 Web → hub: commands go to the Channels channel ``COMMAND_CHANNEL``, which only the hub
 receives on: ``{"type": "gateway.command", "command": "start"|"stop"|"restart",
-"account": id}`` and ``{"type": "accounts.changed"}``.
+"account": id}`` and ``{"type": "accounts.changed", "account": id, "change": "saved"|"deleted"}``.
+The spellings of commands and states are the engine's enums (``engine.states``).
 
 No Django import at module level: the hub and the web side both use it.
 """
@@ -18,6 +19,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from engine.states import AccountChange, Command, SourceState
+
 STATE_KEY = "mdhub:state"
 # Refreshed every second; three missed refreshes and the web side says "engine offline".
 STATE_TTL_SECONDS = 3
@@ -25,19 +28,9 @@ LOG_KEY = "mdhub:logs"
 LOG_KEEP = 5000
 LIVE_GROUP = "mdhub.live"
 COMMAND_CHANNEL = "mdhub.commands"
-COMMANDS = ("start", "stop", "restart")
-
-STATES = (
-    "stopped",
-    "starting",
-    "connected",
-    "healthy",
-    "stale",
-    "disconnected",
-    "unhealthy",
-    "restarting",
-    "failed",
-)
+COMMANDS = tuple(c.value for c in Command)
+STATES = tuple(s.value for s in SourceState)
+ACCOUNTS_CHANGED = "accounts.changed"
 
 
 def offline_state() -> dict[str, Any]:
@@ -86,9 +79,13 @@ def read_logs(client: Any, limit: int = 500) -> list[dict[str, Any]]:
     return records
 
 
-def command_message(command: str, account: str | None = None) -> dict[str, Any]:
-    if command == "accounts.changed":
-        return {"type": "accounts.changed"}
+def command_message(
+    command: str, account: str | None = None, change: AccountChange = AccountChange.SAVED
+) -> dict[str, Any]:
+    if command == ACCOUNTS_CHANGED:
+        # Which row and what happened to it, for the hub's event; never the row itself
+        # (its settings hold secrets, and the hub reads the table anyway).
+        return {"type": ACCOUNTS_CHANGED, "account": account or "", "change": str(change)}
     if command not in COMMANDS:
         raise ValueError(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}")
     return {"type": "gateway.command", "command": command, "account": account}

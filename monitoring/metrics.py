@@ -131,9 +131,7 @@ class SnapshotCollector(Collector):
         for key, name, doc in SOURCE_COUNTERS:
             counter = CounterMetricFamily(name, doc, labels=["source"])
             for gateway in gateways:
-                # "received" is the hub's counter; older snapshots only had "ticks".
-                raw = gateway.get(key, gateway.get("ticks")) if key == "received" else gateway.get(key)
-                value = number(raw)
+                value = number(gateway.get(key))
                 if value is not None:
                     counter.add_metric([gateway["id"]], value)
             yield counter

@@ -1,7 +1,7 @@
 """Monitoring data.
 
 Trading-session calendar first (DESIGN §5): the rows operators edit in the admin. The
-calendar logic itself is pure Python in ``monitoring.sessions``; ``monitoring.calendar_store``
+calendar logic itself is pure Python in ``aggregation.sessions``; ``monitoring.calendar_store``
 turns these rows into a ``TradingCalendar``.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from monitoring.sessions import AUCTION, CONTINUOUS, SessionRule, SessionWindow
+from aggregation.sessions import AUCTION, CONTINUOUS, SessionRule, SessionWindow
 
 
 class Exchange(models.TextChoices):

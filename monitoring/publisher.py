@@ -10,7 +10,9 @@ database. The thread runs an asyncio loop that every ``FLUSH_INTERVAL``:
 * stores events as ``Event`` rows and sends them as ``hub.event`` / ``hub.failover``;
 * appends log records to the bounded list ``LOG_KEY`` and sends them as ``hub.log``;
 
-and it receives commands on ``COMMAND_CHANNEL`` and hands them to the engine. When Redis
+and it receives commands on ``COMMAND_CHANNEL`` and hands them to a ``CommandSink`` (the
+engine, given by ``runhub``), reading the accounts through the ``AccountsLoader`` it was given:
+the operations side never imports the engine's loop or the database wiring. When Redis
 is down it keeps the newest snapshot and the unsent log records (bounded), retries every
 flush, and catches up when Redis returns; events still go to the database.
 """
@@ -25,16 +27,27 @@ import queue
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
 
-from monitoring.live_state import COMMAND_CHANNEL, LIVE_GROUP, LOG_KEEP, LOG_KEY, STATE_KEY, STATE_TTL_SECONDS
-
-if TYPE_CHECKING:
-    from mdhub_project.engine import AccountConfig, Engine
+from engine.config import AccountConfig
+from engine.records import EngineEvent, FailoverChange, StatusDocument
+from engine.states import AccountChange, Command
+from gateways.logredact import RedactSecretsFilter
+from monitoring.live_state import (
+    ACCOUNTS_CHANGED,
+    COMMAND_CHANNEL,
+    COMMANDS,
+    LIVE_GROUP,
+    LOG_KEEP,
+    LOG_KEY,
+    STATE_KEY,
+    STATE_TTL_SECONDS,
+)
 
 log = logging.getLogger("mdhub.publisher")
 
@@ -43,19 +56,34 @@ QUEUE_LIMIT = 20_000
 THREAD_NAME = "mdhub-publisher"
 
 
+class CommandSink(Protocol):
+    """Where operator commands and account changes go (the engine); thread-safe, never blocks."""
+
+    def command(self, command: Command, account: str) -> None: ...
+    def accounts_changed(
+        self, accounts: list[AccountConfig], account: str, change: AccountChange
+    ) -> None: ...
+
+
+# Reads every account as now stored; called on a worker thread (it may wait on the database).
+AccountsLoader = Callable[[], list[AccountConfig]]
+CHANGES = tuple(c.value for c in AccountChange)
+
+
 class LivePublisher:
     def __init__(self, redis_url: str) -> None:
         self.redis_url = redis_url
         self.items: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=QUEUE_LIMIT)
         self.dropped = 0
-        self.engine: Engine | None = None
+        self.sink: CommandSink | None = None
+        self.load_accounts: AccountsLoader | None = None
         self._pending_logs: deque[dict[str, Any]] = deque(maxlen=LOG_KEEP)
         self._state: dict[str, Any] | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._redis_down_since: float | None = None
         self._reload: asyncio.Task[None] | None = None
-        self._reload_again = False
+        self._reload_again: tuple[str, AccountChange] | None = None
 
     # -- called from the engine's thread (never block) ------------------------------------
 
@@ -65,22 +93,22 @@ class LivePublisher:
         except queue.Full:
             self.dropped += 1
 
-    def state(self, snapshot: dict[str, Any]) -> None:
-        self._put("state", snapshot)
+    def state(self, document: StatusDocument) -> None:
+        self._put("state", document.as_dict())
 
-    def event(self, event: dict[str, Any]) -> None:
-        self._put("event", event)
+    def event(self, event: EngineEvent) -> None:
+        self._put("event", event.as_dict())
 
-    def failover(self, change: dict[str, Any]) -> None:
-        self._put("failover", change)
+    def failover(self, change: FailoverChange) -> None:
+        self._put("failover", change.as_dict())
 
     def log(self, record: dict[str, Any]) -> None:
         self._put("log", record)
 
     # -- the thread ---------------------------------------------------------------------------
 
-    def start(self, engine: Engine) -> None:
-        self.engine = engine
+    def start(self, sink: CommandSink, load_accounts: AccountsLoader) -> None:
+        self.sink, self.load_accounts = sink, load_accounts
         self._thread = threading.Thread(target=self._run, name=THREAD_NAME, daemon=True)
         self._thread.start()
 
@@ -197,36 +225,42 @@ class LivePublisher:
                 continue
             await self._on_command(message)
 
-    async def _reload_accounts(self, engine: Engine) -> None:
+    async def _reload_accounts(
+        self, sink: CommandSink, load: AccountsLoader, account: str, change: AccountChange
+    ) -> None:
         while True:
-            self._reload_again = False
+            self._reload_again = None
             try:
-                accounts = await asyncio.to_thread(load_accounts_fresh)
+                accounts = await asyncio.to_thread(load)
             except Exception as exc:  # noqa: BLE001 - a database outage must not end the publisher
                 log.warning("accounts not reloaded (%s): the hub keeps the ones it has", exc)
                 return
-            engine.accounts_changed(accounts)
-            if not self._reload_again:
+            sink.accounts_changed(accounts, account, change)
+            if self._reload_again is None:
                 return
+            account, change = self._reload_again
 
     async def _on_command(self, message: Any) -> None:
-        engine = self.engine
-        if engine is None or not isinstance(message, dict):
+        sink, load = self.sink, self.load_accounts
+        if sink is None or load is None or not isinstance(message, dict):
             return
         kind = message.get("type")
         if kind == "gateway.command":
             command, account = message.get("command"), message.get("account")
-            if command in ("start", "stop", "restart") and isinstance(account, str):
-                engine.command(command, account)
+            if command in COMMANDS and isinstance(account, str):
+                sink.command(Command(command), account)
                 return
-        elif kind == "accounts.changed":
+        elif kind == ACCOUNTS_CHANGED:
+            account = str(message.get("account") or "")
+            named = message.get("change")
+            change = AccountChange(named) if named in CHANGES else AccountChange.SAVED
             # Read the accounts off the receive loop: a database that makes us wait (SQLite's
             # lock, up to its 5 s timeout) must not hold up the start/stop/restart behind it.
             # Several changes while a read runs are covered by one more read.
             if self._reload is not None and not self._reload.done():
-                self._reload_again = True
+                self._reload_again = (account, change)
             else:
-                self._reload = asyncio.create_task(self._reload_accounts(engine))
+                self._reload = asyncio.create_task(self._reload_accounts(sink, load, account, change))
             return
         log.warning("ignored a malformed command: %.200r", message)
 
@@ -257,15 +291,6 @@ def save_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return stored
 
 
-def load_accounts_fresh() -> list[AccountConfig]:
-    from django.db import close_old_connections
-
-    from mdhub_project.engine_config import load_accounts
-
-    close_old_connections()
-    return load_accounts()
-
-
 def metrics_of(state: dict[str, Any]) -> dict[str, Any]:
     """The small live figures the dashboard charts; ``/metrics`` has the full set."""
     hub = state.get("hub") or {}
@@ -284,8 +309,6 @@ class LiveLogHandler(logging.Handler):
     def __init__(self, publisher: LivePublisher, level: int = logging.INFO) -> None:
         super().__init__(level)
         self.publisher = publisher
-        from mdhub_project.logredact import RedactSecretsFilter
-
         self.addFilter(RedactSecretsFilter())
 
     def emit(self, record: logging.LogRecord) -> None:

@@ -63,7 +63,6 @@ class GatewayStatusSerializer(serializers.Serializer[dict[str, Any]]):
     first_share = serializers.FloatField(allow_null=True)
     latency_ms = LatencySerializer(allow_null=True)
     restarts = serializers.IntegerField()
-    ticks = serializers.IntegerField(required=False)
     drops = serializers.DictField(child=serializers.IntegerField(), required=False)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.core.mail import send_mail
 
-from mdhub_project.logredact import redact
+from gateways.logredact import redact
 
 
 def send_alert_mail(subject: str, body: str) -> int:

@@ -68,7 +68,6 @@ def gateway(account: str, **overrides: Any) -> dict[str, Any]:
         "first_share": 0.5,
         "latency_ms": {"p50": 0.3, "p99": 1.2},
         "restarts": 0,
-        "ticks": 1000,
         "drops": {},
         "received": 1000,
         "first": 500,

@@ -6,9 +6,12 @@ from typing import Any
 
 import pytest
 
-from monitoring.failover import Candidate, choose_primary, warm_active
-from monitoring.health import HealthConfig, Observation, SourceHealth
-from monitoring.restart_policy import RestartBudget, RestartConfig
+from engine.failover import Candidate, choose_primary, warm_active
+from engine.health import HealthConfig, Observation, SourceHealth
+from engine.restart_policy import RestartBudget, RestartConfig
+from engine.states import SourceState
+
+HEALTHY = SourceState.HEALTHY
 
 CANARY = "rb2601.SHFE"
 CFG = HealthConfig(
@@ -39,7 +42,7 @@ def obs(now: float, **kw: Any) -> Observation:
 
 def running(now: float = 0.0) -> SourceHealth:
     health = SourceHealth("sim-a", CFG)
-    health.set("starting", "launched", now)
+    health.set(SourceState.STARTING, "launched", now)
     return health
 
 
@@ -146,7 +149,7 @@ def test_a_canary_never_seen_since_login_counts_its_silence_from_the_login() -> 
 def test_process_states_are_not_judged() -> None:
     health = SourceHealth("sim-a", CFG)
     assert health.judge(obs(1.0)) is None and health.state == "stopped"
-    health.set("restarting", "restart 1 in 1 s", 2.0)
+    health.set(SourceState.RESTARTING, "restart 1 in 1 s", 2.0)
     assert health.judge(obs(3.0)) is None and health.state == "restarting"
 
 
@@ -174,16 +177,16 @@ def test_the_restart_budget_backs_off_exponentially_then_fails() -> None:
 )
 def test_the_primary_is_the_best_priority_healthy_source(states: dict[str, str], primary: str | None) -> None:
     priorities = {"a": 1, "b": 2, "c": 3}
-    assert choose_primary(Candidate(k, priorities[k], v) for k, v in states.items()) == primary
+    assert choose_primary(Candidate(k, priorities[k], SourceState(v)) for k, v in states.items()) == primary
 
 
 def test_warm_mode_picks_the_best_n_healthy_and_keeps_the_set_when_none_is_healthy() -> None:
-    candidates = [Candidate("a", 1, "healthy"), Candidate("b", 2, "healthy"), Candidate("c", 3, "healthy")]
+    candidates = [Candidate("a", 1, HEALTHY), Candidate("b", 2, HEALTHY), Candidate("c", 3, HEALTHY)]
     assert warm_active(candidates, 1, set()) == {"a"}
     assert warm_active(candidates, 2, set()) == {"a", "b"}
-    failed_a = [Candidate("a", 1, "stale"), *candidates[1:]]
+    failed_a = [Candidate("a", 1, SourceState.STALE), *candidates[1:]]
     assert warm_active(failed_a, 1, {"a"}) == {"b"}
-    none_healthy = [Candidate(c.account, c.priority, "unhealthy") for c in candidates]
+    none_healthy = [Candidate(c.account, c.priority, SourceState.UNHEALTHY) for c in candidates]
     assert warm_active(none_healthy, 1, {"b"}) == {"b"}
 
 

@@ -235,12 +235,18 @@ def test_a_client_subscription_to_a_new_contract_is_passed_upstream(
         client.close()
 
 
-def test_status_and_log_frames_reach_the_hub_state(running: RunningHub) -> None:
+def test_status_and_log_frames_reach_the_hub_state(
+    running: RunningHub, caplog: pytest.LogCaptureFixture
+) -> None:
     push = running.push()
     push.send_multipart((b"S", b"sim-a", pack({"connected": True, "pid": 7, "drops": {"price_invalid": 2}})))
     push.send_multipart((b"L", b"sim-a", pack({"level": "ERROR", "msg": "front lost", "ts": 1.0})))
     wait_for(lambda: running.hub.sources.get(b"sim-a") and running.hub.sources[b"sim-a"].statuses)
-    wait_for(lambda: running.hub.log_records)
+    wait_for(lambda: [r for r in caplog.records if r.name == "mdhub.worker.sim-a"])
     assert running.hub.sources[b"sim-a"].last_status["drops"] == {"price_invalid": 2}
-    assert running.hub.log_records[-1]["msg"] == "front lost"
-    assert running.hub.log_records[-1]["level"] == "ERROR"
+    record = next(r for r in caplog.records if r.name == "mdhub.worker.sim-a")
+    assert (record.levelname, record.getMessage(), getattr(record, "account", None)) == (
+        "ERROR",
+        "front lost",
+        "sim-a",
+    )

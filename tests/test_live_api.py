@@ -128,14 +128,14 @@ def test_the_commands_are_in_the_openapi_schema(alice_api: APIClient) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_api_create_update_delete_each_tell_the_hub(alice_api: APIClient, live_redis: redis.Redis) -> None:
-    changed = {"type": "accounts.changed"}
+    saved = {"type": "accounts.changed", "account": "sim-b", "change": "saved"}
     created = alice_api.post("/api/accounts", {"id": "sim-b", "gateway_type": "sim"}, format="json")
     assert created.status_code == 201, created.content
-    assert receive_commands() == [changed]
+    assert receive_commands() == [saved]
     assert alice_api.patch("/api/accounts/sim-b", {"is_enabled": True}, format="json").status_code == 200
-    assert receive_commands() == [changed]
+    assert receive_commands() == [saved]
     assert alice_api.delete("/api/accounts/sim-b").status_code == 204
-    assert receive_commands() == [changed]
+    assert receive_commands() == [{**saved, "change": "deleted"}]
     # A refused change stores nothing and tells nothing.
     bad = alice_api.post("/api/accounts", {"id": "sim-c", "gateway_type": "nope"}, format="json")
     assert bad.status_code == 400
@@ -161,12 +161,12 @@ def test_admin_saves_tell_the_hub(alice: User, live_redis: redis.Redis) -> None:
     response = client.post("/admin/accounts/marketdataaccount/add/", form)
     assert response.status_code == 302, response.content.decode()[:2000]
     assert MarketDataAccount.objects.filter(id="ctp-main").exists()
-    assert receive_commands() == [{"type": "accounts.changed"}]
+    assert receive_commands() == [{"type": "accounts.changed", "account": "ctp-main", "change": "saved"}]
 
     response = client.post("/admin/accounts/marketdataaccount/ctp-main/delete/", {"post": "yes"})
     assert response.status_code == 302
     assert not MarketDataAccount.objects.filter(id="ctp-main").exists()
-    assert receive_commands() == [{"type": "accounts.changed"}]
+    assert receive_commands() == [{"type": "accounts.changed", "account": "ctp-main", "change": "deleted"}]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -176,7 +176,7 @@ def test_no_message_before_the_commit_and_none_after_a_rollback(live_redis: redi
     with transaction.atomic():
         MarketDataAccount.objects.create(id="sim-x", gateway_type="sim")
         assert receive_commands(timeout=0.3) == []  # the hub would read the old table
-    assert receive_commands() == [{"type": "accounts.changed"}]
+    assert receive_commands() == [{"type": "accounts.changed", "account": "sim-x", "change": "saved"}]
 
     def create_then_fail() -> None:
         with transaction.atomic():

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from monitoring.calendar_store import load_calendar
 from monitoring.models import Holiday, SessionTemplate
-from monitoring.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
+from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
 
 pytestmark = pytest.mark.django_db
 

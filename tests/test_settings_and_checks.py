@@ -10,7 +10,7 @@ from django.test import override_settings
 from gateways import checks as gateway_checks
 from mdhub_project.databases import DatabaseUrlError, database_from_url
 from mdhub_project.env import EnvError, env_bool, env_int, env_list, env_secret
-from mdhub_project.logredact import RedactSecretsFilter, redact
+from gateways.logredact import RedactSecretsFilter, redact
 
 
 def test_env_helpers_read_typed_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""The trading-session calendar (monitoring.sessions): pure, no database."""
+"""The trading-session calendar (aggregation.sessions): pure, no database."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from monitoring.sessions import (
+from aggregation.sessions import (
     AUCTION,
     CHINA_TZ,
     CONTINUOUS,

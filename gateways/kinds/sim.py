@@ -49,7 +49,7 @@ class SimKind(GatewayKind):
         from vnpy.trader.constant import Exchange
         from vnpy.trader.object import TickData
 
-        from monitoring.sessions import CHINA_TZ
+        from aggregation.sessions import CHINA_TZ
 
         self._tick_cls = TickData
         self._exchanges = {e.value: e for e in Exchange}

@@ -4,7 +4,7 @@ calendar. Later edits belong in the admin; this only fills empty tables, so re-r
 
 from django.db import migrations
 
-from monitoring.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
+from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
 
 
 def load_defaults(apps, schema_editor):

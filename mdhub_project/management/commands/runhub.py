@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from mdhub_project.engine import Engine
-from mdhub_project.engine_config import load_engine_config
+from engine.loop import Engine
+from mdhub_project.engine_config import load_accounts_fresh, load_engine_config
 from monitoring.publisher import LiveLogHandler, LivePublisher
 
 
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             f"{len(config.subscriptions)} contract(s), {config.mode} failover; "
             f"ticks on {config.pub_addr}, snapshots on {config.snapshot_addr}"
         )
-        publisher.start(engine)
+        publisher.start(engine, load_accounts_fresh)
         try:
             engine.run()
         finally:
