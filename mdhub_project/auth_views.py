@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 from drf_spectacular.utils import OpenApiResponse, extend_schema, inline_serializer
@@ -53,6 +55,19 @@ def _check_credentials(request: Request) -> Any:
 
 BAD_LOGIN = {"detail": "Wrong username or password, or too many failed attempts: wait and retry."}
 BAD_LOGIN_RESPONSE = error(BAD_LOGIN["detail"])
+
+
+def lockout_response(
+    request: HttpRequest, response: HttpResponse | None, credentials: Any = None
+) -> HttpResponse:
+    """django-axes' answer once a username+address pair is locked out (AXES_LOCKOUT_CALLABLE):
+    a 429 with ``{"detail"}`` like every other API error, instead of axes' plain-text page."""
+    minutes = round(float(settings.AXES_COOLOFF_TIME) * 60)
+    detail = (
+        f"Too many failed logins for this username from this address: wait {minutes} minutes and "
+        "retry, or ask an administrator to unlock it (manage.py axes_reset_username <name>)."
+    )
+    return JsonResponse({"detail": detail}, status=429)
 
 
 @method_decorator(ensure_csrf_cookie, name="dispatch")

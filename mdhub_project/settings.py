@@ -112,6 +112,8 @@ AXES_COOLOFF_TIME = env_float("LOGIN_COOLOFF_HOURS", 0.25)
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_VERBOSE = False
+# A locked-out login answers 429 {"detail"} like the rest of the API (docs/api.md).
+AXES_LOCKOUT_CALLABLE = "mdhub_project.auth_views.lockout_response"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "Asia/Shanghai")

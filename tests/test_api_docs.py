@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 import redis
 from django.conf import settings
+from django.core.cache import cache
 from django.test import Client
 from django.urls import resolve
 from rest_framework.test import APIClient
@@ -201,3 +202,15 @@ def test_a_since_without_a_zone_is_exchange_time(bob_api: APIClient) -> None:
     after_open = bob_api.get("/api/events?since=2026-12-01T21:00:01").json()
     assert at_open["count"] == 1
     assert after_open["count"] == 0
+
+
+def test_a_locked_out_login_is_a_429_with_a_detail_like_every_error(bob: Any, api: APIClient) -> None:
+    cache.clear()  # the login throttle (10/min per address) counts other tests' logins there
+    wrong = {"username": "bob", "password": "wrong"}
+    answers = [api.post("/api/auth/token", wrong, format="json") for _ in range(settings.AXES_FAILURE_LIMIT)]
+    assert [a.status_code for a in answers[:-1]] == [401] * (settings.AXES_FAILURE_LIMIT - 1)
+    # Even the right password, once locked out.
+    for answer in (answers[-1], api.post("/api/auth/token", {"username": "bob", "password": "bob-pass-123"})):
+        assert answer.status_code == 429
+        assert answer["Content-Type"] == "application/json"
+        assert "wait 15 minutes" in answer.json()["detail"]
