@@ -243,6 +243,8 @@ class _Hub:
     # Topic → its fill or restart request in flight (its live ticks are held there).
     filling: dict[bytes, _Request] = field(default_factory=dict)
     resume_wanted: bool = False
+    # Topics filled from seq 1 on first sight, of which only ticks after resume_since_ns count.
+    since_topics: set[bytes] = field(default_factory=set)
     resuming: int = 0
 
 
@@ -738,7 +740,21 @@ class HubClient[T]:
         epoch: int = fields.get("epoch", 0)
         last = hub.seqs.get(topic)
         if last is None:
-            hub.seqs[topic] = _Last(epoch, seq, dt_ns)
+            if (
+                mode in (LIVE, SNAPSHOT)
+                and self.resume_since_ns is not None
+                and self._recovers(hub)
+                and epoch
+            ):
+                # A topic the resume did not bring (the journal had not written it yet): its
+                # ticks since ``resume_since_ns`` are the ones before this; fill them.
+                hub.since_topics.add(topic)
+                hub.seqs[topic] = last = _Last(epoch, 0, 0)
+            else:
+                hub.seqs[topic] = _Last(epoch, seq, dt_ns)
+                last = None
+        if last is None:
+            pass
         elif not epoch or not last.epoch:
             # A hub without epochs (before wire v1 had them): tell a restart by the times.
             if not self._in_sequence(hub, topic, last, seq, dt_ns, from_snapshot=mode == SNAPSHOT):
@@ -773,6 +789,8 @@ class HubClient[T]:
             last.seq, last.time = seq, dt_ns
         else:
             last.seq, last.time = seq, dt_ns
+            if mode == RECOVERED and topic in hub.since_topics and dt_ns <= (self.resume_since_ns or 0):
+                return  # before the time the caller resumes from
         self._deliver(hub, topic, fields, mode)
 
     def _deliver(self, hub: _Hub, topic: bytes, fields: dict[str, Any], mode: str) -> None:

@@ -22,7 +22,7 @@ import zmq
 from aggregation.hub import TickHub
 from aggregation.journal import Journal
 from aggregation.wire import tick_frame
-from tests.zmq_helpers import free_port, tick_frames
+from tests.zmq_helpers import free_port, tick_frames, wait_for
 
 SYMBOLS = ("rb2601.SHFE", "rb2605.SHFE", "au2606.SHFE", "IF2601.CFFEX")
 
@@ -30,7 +30,9 @@ SYMBOLS = ("rb2601.SHFE", "rb2605.SHFE", "au2606.SHFE", "IF2601.CFFEX")
 class JournalHub:
     """A hub with a journal, looping in a thread; ``push`` feeds it ticks."""
 
-    def __init__(self, directory: Path, run_dir: Path, *, journal: bool = True, capacity: int = 100_000) -> None:
+    def __init__(
+        self, directory: Path, run_dir: Path, *, journal: bool = True, capacity: int = 100_000
+    ) -> None:
         self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
         self.snap_addr = f"tcp://127.0.0.1:{free_port()}"
         self.recovery_addr = f"tcp://127.0.0.1:{free_port()}"
@@ -68,10 +70,18 @@ class JournalHub:
         self.sent += count
 
     def journal_caught_up(self) -> bool:
-        assert self.journal is not None
-        return self.journal.stats.written + self.journal.stats.hole_ticks >= self.hub.stats.forwarded
+        journal = self.journal
+        assert journal is not None
+        handled = journal.stats.written + journal.stats.overflow + journal.stats.lost
+        return not journal.queue and handled >= self.hub.stats.forwarded
+
+    def settle(self, timeout: float = 10.0) -> None:
+        """Wait until the hub has forwarded every tick pushed and the writer has them."""
+        wait_for(lambda: self.hub.stats.forwarded >= self.sent and self.journal_caught_up(), timeout)
 
     def close(self) -> None:
+        if self.stop.is_set():
+            return
         self.stop.set()
         self.thread.join(5)
         self.pusher.close(linger=0)
@@ -95,7 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     journal = Journal(args.directory, capacity=args.capacity)
     ingest = f"ipc://{run_dir}/ingest.ipc"
     hub = TickHub(
-        ingest, args.pub, args.snapshot, f"ipc://{run_dir}/control.ipc", ctx=ctx, journal=journal,
+        ingest,
+        args.pub,
+        args.snapshot,
+        f"ipc://{run_dir}/control.ipc",
+        ctx=ctx,
+        journal=journal,
         recovery_addr=args.recovery,
     )
     stop = threading.Event()
