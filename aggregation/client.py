@@ -1037,10 +1037,13 @@ def add_hub_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--pub", help=f"a hub's tick PUB address (e.g. {DEFAULT_PUB})")
     parser.add_argument("--snapshot", help=f"that hub's snapshot address (e.g. {DEFAULT_SNAPSHOT})")
     parser.add_argument(
+        "--recovery", help=f"that hub's recovery address, for gap fill (e.g. {DEFAULT_RECOVERY})"
+    )
+    parser.add_argument(
         "--hub",
         action="append",
         default=[],
-        metavar="PUB[,SNAPSHOT]",
+        metavar="PUB[,SNAPSHOT[,RECOVERY]]",
         help="one more hub; repeat to read from several, deduplicated",
     )
 
@@ -1050,12 +1053,12 @@ def hubs_from_args(args: argparse.Namespace, parser: argparse.ArgumentParser) ->
     try:
         hubs = [HubAddress.parse(spec) for spec in args.hub]
         if args.pub:
-            hubs.insert(0, HubAddress(args.pub, args.snapshot))
-        elif args.snapshot:
-            parser.error("--snapshot needs --pub: the snapshot belongs to that hub")
+            hubs.insert(0, HubAddress(args.pub, args.snapshot, args.recovery))
+        elif args.snapshot or args.recovery:
+            parser.error("--snapshot and --recovery need --pub: they belong to that hub")
     except ValueError as exc:
         parser.error(str(exc))
-    return hubs or [HubAddress(DEFAULT_PUB, DEFAULT_SNAPSHOT)]
+    return hubs or [HubAddress(DEFAULT_PUB, DEFAULT_SNAPSHOT, DEFAULT_RECOVERY)]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -24,6 +24,7 @@ import zmq.backend
 from zmq.backend import zmq_poll
 
 from aggregation.dedup import RECENT_KEYS, TopicState
+from aggregation.records import INGEST_PREFIXES
 from aggregation.journal import Journal
 from aggregation.journal_service import RecoveryService
 from aggregation.wire import (
@@ -304,7 +305,8 @@ class TickHub:
         looked up once (``aggregation.wire.tick_head``)."""
         topic_at = TICK_HEAD + head[1]
         account, topic = head[TICK_HEAD:topic_at], head[topic_at:]
-        if not account or not topic.startswith(TOPIC_PREFIX):
+        # Ticks from workers, and bar./greeks. records from the data services (services/).
+        if not account or not topic.startswith(INGEST_PREFIXES):
             raise ValueError("bad tick head")
         source = self.source(account)
         state = self.topics.get(topic)

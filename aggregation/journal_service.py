@@ -272,8 +272,9 @@ def _entries_after(
 
 def _topic(value: Any) -> bytes:
     topic = value.encode() if isinstance(value, str) else value
-    if not isinstance(topic, bytes) or not topic.startswith(wire.TOPIC_PREFIX) or len(topic) > MAX_TOPIC:
-        message = f"{value!r} is not a topic: tick.<vt_symbol>, at most 255 bytes"
+    # Any topic the hub forwards (ticks, and the data services' records): a dotted name.
+    if not isinstance(topic, bytes) or b"." not in topic or len(topic) > MAX_TOPIC or not topic.isascii():
+        message = f"{value!r} is not a topic: e.g. tick.rb2601.SHFE (a prefix: tick.rb), at most 255 bytes"
         raise BadRequest(wire.ERR_BAD_REQUEST, message)
     return topic
 
