@@ -104,11 +104,14 @@ class BarService(Service):
         prefixes: tuple[str, ...] = ("tick.",),
     ) -> None:
         super().__init__()
-        unknown = [i for i in intervals if i not in INTERVALS and i != DAILY]
+        unknown = [i for i in intervals if interval_step(i) is None and i != DAILY]
         if unknown:
-            raise ValueError(f"unknown bar intervals {unknown}: choose from {', '.join(ALL_INTERVALS)}")
+            raise ValueError(
+                f"unknown bar intervals {unknown}: choose from {', '.join(ALL_INTERVALS)} (or seconds: 5s)"
+            )
         self.clock = clock
-        self.intervals = tuple(i for i in intervals if i in INTERVALS)
+        self.intervals = tuple(i for i in intervals if i != DAILY)
+        self.steps = {i: step for i in self.intervals if (step := interval_step(i)) is not None}
         self.daily = DAILY in intervals
         self.emit_flat = emit_flat
         self.prefixes = prefixes
@@ -171,7 +174,7 @@ class BarService(Service):
 
         stale = 0
         for interval in self.intervals:
-            step = INTERVALS[interval]
+            step = self.steps[interval]
             slot = first if interval == "1m" else self.clock.slot(trading_day, index, section, at, step)
             bar = contract.bars.get(interval)
             if bar is not None and bar.slot.key < slot.key:
@@ -243,7 +246,7 @@ class BarService(Service):
         if not self.emit_flat or cursor is None:
             return []
         vt_symbol = f"{contract.symbol}.{contract.exchange}"
-        step = INTERVALS[interval]
+        step = self.steps[interval]
         out: list[Record] = []
         for _ in range(MAX_FLAT_PER_CALL):
             slot = self.clock.next_slot(vt_symbol, cursor, step)
@@ -289,6 +292,16 @@ class BarService(Service):
         }
         topic = f"bar.{bar.interval}.{contract.symbol}.{contract.exchange}"
         return [Record(topic, start_ns, fields)]
+
+
+def interval_step(name: str) -> timedelta | None:
+    """The length of a bar interval: the named ones, or whole seconds (``5s``: the
+    end-to-end test and fast charts; sections align them like the others)."""
+    if name in INTERVALS:
+        return INTERVALS[name]
+    if name.endswith("s") and name[:-1].isdigit() and int(name[:-1]) > 0:
+        return timedelta(seconds=int(name[:-1]))
+    return None
 
 
 def _midnight(d: date) -> datetime:

@@ -1,0 +1,262 @@
+"""Run one data service as its own process: read the hub's stream, publish through the hub.
+
+    python -m services.runner --service bars
+    python -m services.runner --service greeks --contracts run/option-contracts.json
+
+It reads ticks as any client does (``HubClient``: snapshot, then live) and pushes its
+records into the hub's ingest socket as one-frame messages, the way a gateway worker pushes
+ticks, so the hub stamps ``seq``, keeps the last value and forwards them on its one PUB
+endpoint. It sends a status frame every second (its heartbeat) like a worker. Being its
+own process, a slow or crashed service never delays a tick: the hub never waits on it.
+
+Settings come from the environment (flags override them); docs/services.md lists them.
+No Django import (the import-linter contract: services may import aggregation only).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import os
+import signal
+import sys
+import time
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from datetime import time as clock_time
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import zmq
+
+from aggregation.client import HubAddress, HubClient
+from aggregation.records import encode_record
+from aggregation.wire import KIND_STATUS, pack, tick_head
+from services.bars import ALL_INTERVALS, BarService
+from services.base import Record, Service
+from services.calendar import load_calendar, sessions_module
+from services.option_symbols import load_contract_table
+from services.sections import CHINA_TZ, SessionClock
+
+log = logging.getLogger("mdhub.services")
+
+STATUS_INTERVAL = 1.0
+SERVICES = ("bars", "greeks")
+
+
+class RecordSender:
+    """PUSH records to the hub's ingest, never blocking: when the hub is gone and the
+    buffer is full a record is dropped and counted (the service must keep up with ticks)."""
+
+    def __init__(self, ctx: zmq.Context[Any], address: str, account: str) -> None:
+        self.account = account.encode()
+        tick_head(self.account, b"bar.")  # an account name too long for a frame fails here
+        self.sock = ctx.socket(zmq.PUSH)
+        self.sock.setsockopt(zmq.SNDHWM, 100_000)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        self.sock.connect(address)
+        self._heads: dict[str, bytes] = {}
+        self.sent = 0
+        self.dropped = 0
+
+    def send(self, record: Record) -> None:
+        head = self._heads.get(record.topic)
+        if head is None:
+            head = self._heads[record.topic] = tick_head(self.account, record.topic.encode())
+        key, body = encode_record(record.time_ns, record.fields)
+        try:
+            self.sock.send(b"".join((head, key, body)), zmq.NOBLOCK)
+            self.sent += 1
+        except zmq.Again:
+            self.dropped += 1
+
+    def status(self, fields: dict[str, Any]) -> None:
+        # A heartbeat the hub cannot take now is simply the next one's job.
+        with contextlib.suppress(zmq.Again):
+            self.sock.send_multipart((KIND_STATUS, self.account, pack(fields)), zmq.NOBLOCK)
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def env_float(name: str, default: float) -> float:
+    raw = os.environ.get(name, "")
+    try:
+        return float(raw) if raw.strip() else default
+    except ValueError:
+        raise SystemExit(f"{name}={raw!r} is not a number") from None
+
+
+def env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SystemExit(f"{name}={raw!r} is not a yes/no value (1/0, true/false)")
+
+
+def connect_address(bound: str) -> str:
+    """The address to connect to for an address the hub binds (``tcp://*:5555``)."""
+    return bound.replace("://*:", "://127.0.0.1:").replace("://0.0.0.0:", "://127.0.0.1:")
+
+
+def sim_calendar() -> Any:
+    """A calendar open around the clock on every day, as the simulated exchange is (its
+    stamps are the wall clock): for the demo and the end-to-end tests."""
+    sessions = sessions_module()
+
+    class AlwaysOpen(sessions.TradingCalendar):  # type: ignore[misc,name-defined]
+        def is_trading_day(self, d: Any) -> bool:
+            return True
+
+    window = sessions.SessionWindow(clock_time(0), clock_time(0), sessions.CONTINUOUS)
+    exchanges = ("SHFE", "INE", "DCE", "CZCE", "GFEX", "CFFEX", "SSE", "SZSE")
+    return AlwaysOpen([sessions.SessionRule(e, "", window) for e in exchanges], [])
+
+
+def build_service(args: argparse.Namespace) -> Service:
+    calendar = sim_calendar() if args.calendar == "sim" else load_calendar(args.calendar)
+    if args.service == "bars":
+        intervals = tuple(i.strip() for i in args.intervals.split(",") if i.strip())
+        clock = SessionClock(calendar, grace=_ms(args.grace_ms))
+        return BarService(clock, intervals=intervals, emit_flat=args.flat)
+    from services.greeks import GreeksService  # imports vollib (numpy, scipy): only here
+
+    table = load_contract_table(args.contracts) if args.contracts else None
+    return GreeksService(
+        calendar, rate=args.rate, dividend=args.dividend, throttle=args.throttle_ms / 1000, table=table
+    )
+
+
+def _ms(value: float) -> timedelta:
+    return timedelta(milliseconds=value)
+
+
+def parser() -> argparse.ArgumentParser:
+    run_dir = Path(os.environ.get("MDHUB_RUN_DIR", "run"))
+    p = argparse.ArgumentParser(prog="python -m services.runner", description=__doc__.split("\n\n")[0])
+    p.add_argument("--service", choices=SERVICES, required=True)
+    p.add_argument("--account", help="the source name the hub shows (default svc-<service>)")
+    p.add_argument("--pub", default=connect_address(os.environ.get("MDHUB_PUB_ADDR", "tcp://127.0.0.1:5555")))
+    p.add_argument(
+        "--snapshot", default=connect_address(os.environ.get("MDHUB_SNAPSHOT_ADDR", "tcp://127.0.0.1:5556"))
+    )
+    p.add_argument("--ingest", default=f"ipc://{run_dir / 'ingest.ipc'}", help="the hub's ingest PULL")
+    p.add_argument(
+        "--calendar",
+        default=os.environ.get("MDHUB_SERVICES_CALENDAR", ""),
+        help="calendar spec JSON (the hub's calendar_spec), 'sim' (always open), or empty: defaults",
+    )
+    p.add_argument(
+        "--intervals",
+        default=os.environ.get("MDHUB_BARS_INTERVALS", ",".join(ALL_INTERVALS)),
+        help="bar intervals: 1m,5m,15m,30m,1h,d, or seconds such as 5s",
+    )
+    flat = p.add_mutually_exclusive_group()
+    flat.add_argument("--flat", dest="flat", action="store_true", default=env_bool("MDHUB_BARS_FLAT", True))
+    flat.add_argument("--no-flat", dest="flat", action="store_false", help="emit no bar without a trade")
+    p.add_argument("--grace-ms", type=float, default=env_float("MDHUB_BARS_GRACE_MS", 2000))
+    p.add_argument("--throttle-ms", type=float, default=env_float("MDHUB_GREEKS_THROTTLE_MS", 500))
+    p.add_argument("--rate", type=float, default=env_float("MDHUB_GREEKS_RATE", 0.015))
+    p.add_argument("--dividend", type=float, default=env_float("MDHUB_GREEKS_DIVIDEND", 0.0))
+    p.add_argument("--contracts", default=os.environ.get("MDHUB_OPTION_CONTRACTS", ""))
+    return p
+
+
+class Runner:
+    """The service loop: a tick (or the timer) in, records out; SIGTERM ends it."""
+
+    def __init__(self, service: Service, client: HubClient[dict[str, Any]], sender: RecordSender) -> None:
+        self.service = service
+        self.client = client
+        self.sender = sender
+        self.shutdown = False
+        self.ticks = 0
+        self.errors = 0
+        self._next_timer = 0.0
+        self._next_status = 0.0
+
+    def step(self) -> bool:
+        """Handle one tick or timer round; returns whether a tick came."""
+        tick = self.client.recv(self.service.timer_interval)
+        now = datetime.now(CHINA_TZ)
+        if tick is not None:
+            self.ticks += 1
+            self._send(self.service.on_tick, tick, now)
+        mono = time.monotonic()
+        if mono >= self._next_timer:
+            self._next_timer = mono + self.service.timer_interval
+            self._send(self.service.on_timer, now)
+        if mono >= self._next_status:
+            self._next_status = mono + STATUS_INTERVAL
+            self.sender.status(self.status())
+        return tick is not None
+
+    def _send(self, handler: Any, *args: Any) -> None:
+        try:
+            records: list[Record] = handler(*args)
+        except Exception:  # a bug on one tick must not end the service
+            self.errors += 1
+            log.exception("%s: a %s call failed", self.service.name, getattr(handler, "__name__", "handler"))
+            return
+        for record in records:
+            self.sender.send(record)
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "connected": bool(self.client.connected_hubs),
+            "logged_in": True,
+            "subscribed": len(self.service.topics()),
+            "error": "",
+            "pid": os.getpid(),
+            "ts": time.time(),
+            "service": self.service.name,
+            "ticks": self.ticks,
+            "records": self.sender.sent,
+            "dropped": self.sender.dropped,
+            "errors": self.errors,
+            **self.service.status(),
+        }
+
+    def run(self) -> None:
+        while not self.shutdown:
+            self.step()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        service = build_service(args)
+    except (ValueError, OSError) as exc:
+        print(f"services.runner: {exc}", file=sys.stderr)
+        return 2
+    ctx: zmq.Context[Any] = zmq.Context()
+    sender = RecordSender(ctx, args.ingest, args.account or f"svc-{args.service}")
+    client: HubClient[dict[str, Any]] = HubClient(
+        HubAddress(args.pub, args.snapshot), service.topics(), context=ctx
+    )
+    runner = Runner(service, client, sender)
+
+    def stop(signum: int, frame: FrameType | None) -> None:
+        runner.shutdown = True
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("%s service reading %s, publishing into %s", service.name, args.pub, args.ingest)
+    try:
+        runner.run()
+    finally:
+        client.close()
+        sender.close()
+        ctx.term()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
