@@ -195,24 +195,10 @@ class TickHub:
         ``budget_s`` have gone by (subscriptions, snapshots and the engine's other steps
         wait for the batch to end).
 
-        The hot path; what it does per tick was measured (``bench/ingest_cpu.py``):
-
-        * Each message's first frame is a blocking ``recv`` bounded by the socket's
-          RCVTIMEO (``STREAM_PAUSE_MS``): while ticks flow the thread waits in libzmq and
-          wakes straight into the next message, like a bare relay; only a pause in the stream
-          ends the batch with ``zmq.Again`` (an exception costs ~7 us, a ``zmq_poll`` ~4 us).
-        * A tick is one frame (``aggregation.wire.tick_frame``): a receive costs ~0.5-0.8 us
-          and a RCVMORE check ~1 us (pyzmq maps the option through an enum on every call),
-          so the former five frames and check were most of the cost. A single-frame tick
-          needs no RCVMORE check: it is validated by its own header (a wrong frame is
-          counted as malformed on its own).
-        * The frame's head (kind, lengths, account, topic) is the same for every tick of one
-          account and topic: one dict lookup of it gives the source's stats, the topic's
-          dedup state and whether health watches the topic (``_route``).
-        * A duplicate (2/3 of the ticks with three sources) costs that lookup, the key's
-          lookup, a counter and its lateness sample. The arrival time health reads
-          (``last_tick_mono``, canaries' ``last_tick_by_topic``) is the batch clock, read
-          every 16 messages: at most a few ms old (the stream's pause bounds each wait).
+        The hot path. The rule: one blocking ``recv`` per message bounded by RCVTIMEO, a
+        tick is one frame validated by its own header, one cached route lookup per frame
+        head, the batch clock read every 16 messages. Why each of those (the measurements):
+        docs/architecture.md, "The hub's hot loop".
 
         Status and log messages stay multipart (1-byte kind frame, account, map); their
         frames are read by count and RCVMORE is checked once, at the end. A message with too
