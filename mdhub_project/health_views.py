@@ -23,16 +23,22 @@ def _database_ok() -> bool:
         return False
 
 
+REACHABLE = ["ok", "unreachable"]
+
+
 class HealthView(APIView):
     @extend_schema(
+        summary="Whether the web side reaches its database and Redis",
+        description="Always 200 when the web side answers at all; `status` is "
+        '"degraded" when the database or Redis is unreachable.',
         responses=inline_serializer(
             "Health",
             {
-                "status": serializers.CharField(),
-                "database": serializers.CharField(),
-                "redis": serializers.CharField(),
+                "status": serializers.ChoiceField(choices=["ok", "degraded"]),
+                "database": serializers.ChoiceField(choices=REACHABLE),
+                "redis": serializers.ChoiceField(choices=REACHABLE),
             },
-        )
+        ),
     )
     def get(self, request: Request) -> Response:
         checks: dict[str, Any] = {

@@ -171,7 +171,10 @@ SPECTACULAR_SETTINGS = {
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
     # The model's choices appear in more than one serializer: one name for them all.
-    "ENUM_NAME_OVERRIDES": {"GatewayTypeEnum": "accounts.models.GatewayType"},
+    "ENUM_NAME_OVERRIDES": {
+        "GatewayTypeEnum": "accounts.models.GatewayType",
+        "ReachableEnum": "mdhub_project.health_views.REACHABLE",
+    },
     # From the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
