@@ -12,7 +12,7 @@ children along). No Django import: this runs before and around Django.
 from __future__ import annotations
 
 import contextlib
-import ctypes
+import functools
 import os
 import selectors
 import signal
@@ -23,16 +23,15 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
-PR_SET_PDEATHSIG = 1
+from gateways.parent_death import set_parent_death_signal
+
 # A program that ran this long before it crashed starts again without waiting: its crash is
 # news, not a crash loop.
 STABLE_AFTER = 60.0
 
 
-def die_with_parent(sig: int = signal.SIGTERM) -> None:
-    """In a child, before exec: the kernel sends ``sig`` when the parent thread ends."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
+# In a child, before exec. SIGTERM, not SIGKILL: an orphaned hub still ends its own workers.
+die_with_parent = functools.partial(set_parent_death_signal, signal.SIGTERM)
 
 
 @dataclass
