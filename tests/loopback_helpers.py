@@ -37,7 +37,11 @@ class LoopbackWorld:
     """``python -m gateways.simexchange serve`` and ``python -m gateways.loopback.front serve``."""
 
     def __init__(
-        self, tmp_path: Path, rate: float = 4.0, clock_offset: float = 0.0, quirks: dict[str, Any] | None = None
+        self,
+        tmp_path: Path,
+        rate: float = 4.0,
+        clock_offset: float = 0.0,
+        quirks: dict[str, Any] | None = None,
     ) -> None:
         self.tmp = tmp_path
         self.sim_addr = f"ipc://{tmp_path}/sim.ipc"
@@ -52,21 +56,21 @@ class LoopbackWorld:
 
     def start(self) -> None:
         py = sys.executable
+        sim = ["-m", "gateways.simexchange", "serve", "--pub", self.sim_addr, "--control", self.sim_control]
+        self.procs.append(self._spawn([py, *sim, "--rate", str(self.rate), "--seed", "7"], "sim.log"))
+        front = [
+            "-m",
+            "gateways.loopback.front",
+            "serve",
+            "--listen",
+            self.md_address,
+            "--sim",
+            self.sim_addr,
+        ]
+        options = ["--control", self.control_addr, "--clock-offset", str(self.clock_offset)]
         self.procs.append(
-            self._spawn(
-                [py, "-m", "gateways.simexchange", "serve", "--pub", self.sim_addr, "--control", self.sim_control,
-                 "--rate", str(self.rate), "--seed", "7"],
-                "sim.log",
-            )
+            self._spawn([py, *front, *options, "--quirks", json.dumps(self.quirks)], "front.log")
         )
-        self.procs.append(
-            self._spawn(
-                [py, "-m", "gateways.loopback.front", "serve", "--listen", self.md_address, "--sim", self.sim_addr,
-                 "--control", self.control_addr, "--clock-offset", str(self.clock_offset),
-                 "--quirks", json.dumps(self.quirks)],
-                "front.log",
-            )
-        )  # fmt: skip
         wait_for(lambda: self.control(cmd="status", timeout=0.5).get("ok"), timeout=15)
 
     def _spawn(self, argv: list[str], log_name: str) -> subprocess.Popen[bytes]:

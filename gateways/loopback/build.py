@@ -23,6 +23,8 @@ from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent.parent
 SOURCE = Path(__file__).with_name("loopback_md.cpp")
+# Only the API's own symbols leave the library (no inlined std:: templates to interpose).
+EXPORTS = Path(__file__).with_name("exports.map")
 OUT_DIR = PROJECT_DIR / "run" / "loopback"
 SDIST_DIR = OUT_DIR / "sdist"
 
@@ -97,7 +99,7 @@ def fetch_headers(flavour: Flavour) -> None:
 def build(flavour: Flavour) -> bool:
     """Compile one library; False when it was already up to date."""
     target = flavour.library
-    newest_input = max(SOURCE.stat().st_mtime, Path(__file__).stat().st_mtime)
+    newest_input = max(p.stat().st_mtime for p in (SOURCE, EXPORTS, Path(__file__)))
     if target.exists() and target.stat().st_mtime >= newest_input:
         return False
     fetch_headers(flavour)
@@ -117,6 +119,7 @@ def build(flavour: Flavour) -> bool:
             *flavour.defines,
             f"-I{flavour.headers}",
             f"-Wl,-soname,{flavour.soname}",
+            f"-Wl,--version-script={EXPORTS}",
             "-o",
             str(partial),
             str(SOURCE),

@@ -98,7 +98,8 @@ def exchange_days(exchange: str, local: datetime, as_exchanges: bool) -> tuple[s
 
 def depth_fields(snap: dict[str, Any], quirks: Quirks, offset_s: float, age_s: float = 0.0) -> dict[str, Any]:
     """A simulated-exchange snapshot as a ``CThostFtdcDepthMarketDataField``'s fields."""
-    stamp_ns = int(snap["datetime"] + (offset_s - age_s) * 1e9)
+    # Integer nanoseconds: an epoch in ns is past a float's 53 bits of precision.
+    stamp_ns = int(snap["datetime"]) + round((offset_s - age_s) * 1e9)
     local = datetime.fromtimestamp(stamp_ns // 1_000_000_000, CHINA_TZ)
     millis = (stamp_ns // 1_000_000) % 1000
     exchange = snap["exchange"]
@@ -169,6 +170,7 @@ class Connection:
     peer: str
     number: int
     user: str = ""
+    flavour: str = "ctp"
     logged_in: bool = False
     subscribed: set[str] = field(default_factory=set)
     stalled_until: float = 0.0
@@ -218,7 +220,7 @@ class LoopbackFront:
         self.clock_offset = clock_offset
         self.quirks = quirks or Quirks()
         self.user_quirks: dict[str, dict[str, Any]] = {}
-        self.known = {p.symbol for p in contract_universe(contracts)}
+        self.known = {p.symbol: p.exchange for p in contract_universe(contracts)}
         self.latest: dict[str, dict[str, Any]] = {}
         self.connections: list[Connection] = []
         self.lock = threading.Lock()
@@ -307,6 +309,7 @@ class LoopbackFront:
             return
         if kind == b"L":
             conn.user = first.get("UserID", "")
+            conn.flavour = first.get("Flavour", "ctp")
             conn.logged_in = True
             conn.replayed_since_login.clear()
             now = self.now()
@@ -335,7 +338,7 @@ class LoopbackFront:
             symbols = [value for key, value in values if key == "InstrumentID"]
             quirks = self.quirks_for(conn)
             for symbol in symbols:
-                unknown = symbol not in self.known and symbol not in self.latest
+                unknown = not self._serves(conn, symbol)
                 error_id, error_msg = INSTRUMENT_NOT_FOUND if unknown and quirks.unknown_error else (0, "")
                 conn.send(
                     encode_frame(
@@ -360,6 +363,11 @@ class LoopbackFront:
             conn.send(encode_frame(b"O", {"RequestID": request_id, "ErrorID": 0, "UserID": conn.user}))
             return
         self.bad_frames += 1
+
+    def _serves(self, conn: Connection, symbol: str) -> bool:
+        """A CTP front knows futures, a SOPT front stock options (SSE)."""
+        exchange = self.known.get(symbol)
+        return exchange is not None and (exchange == "SSE") == (conn.flavour == "sopt")
 
     def _replay(self, conn: Connection, symbol: str, quirks: Quirks) -> None:
         snap = self.latest.get(symbol)
@@ -386,6 +394,7 @@ class LoopbackFront:
             snap = msgpack.unpackb(data)
             symbol = snap["symbol"]
             self.latest[symbol] = snap
+            self.known.setdefault(symbol, snap["exchange"])
             frames.clear()
             with self.lock:
                 targets = [c for c in self.connections if c.logged_in and symbol in c.subscribed]

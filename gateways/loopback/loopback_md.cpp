@@ -75,8 +75,8 @@ void assign(char (&dst)[N], const std::string& value) {
 }
 void assign(double& dst, const std::string& value) { dst = std::strtod(value.c_str(), nullptr); }
 void assign(int& dst, const std::string& value) { dst = static_cast<int>(std::strtol(value.c_str(), nullptr, 10)); }
-void assign(long long& dst, const std::string& value) { dst = std::strtoll(value.c_str(), nullptr, 10); }
-void assign(char& dst, const std::string& value) { dst = value.empty() ? '\0' : value[0]; }
+[[maybe_unused]] void assign(long long& dst, const std::string& value) { dst = std::strtoll(value.c_str(), nullptr, 10); }
+[[maybe_unused]] void assign(char& dst, const std::string& value) { dst = value.empty() ? '\0' : value[0]; }
 
 template <class S>
 using Setter = void (*)(S&, const std::string&);
@@ -233,7 +233,8 @@ public:
     int ReqUserLogin(CThostFtdcReqUserLoginField* req, int request_id) override {
         // The password is not sent: the loopback front checks no credentials, and a secret
         // that never leaves the process cannot be logged anywhere else.
-        std::string payload = "RequestID=" + std::to_string(request_id) + "\n";
+        // Flavour: a CTP front knows futures, a SOPT front stock options.
+        std::string payload = "RequestID=" + std::to_string(request_id) + "\nFlavour=" LOOPBACK_FLAVOUR "\n";
         if (req) {
             payload += std::string("BrokerID=") + req->BrokerID + "\nUserID=" + req->UserID + "\n";
         }
