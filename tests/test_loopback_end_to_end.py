@@ -106,7 +106,7 @@ def test_pinned_ctp_and_sopt_gateways_deliver_every_snapshot_once_through_the_lo
     assert {c["user"] for c in front["connections"]} == {"ctp-a", "ctp-b", "sopt-a"}, front
     checked = assert_exactly_once_in_order(truth, got, contracts=13)
     assert checked > 13 * 20
-    sources = defaultdict(int)
+    sources: defaultdict[str, int] = defaultdict(int)
     for ticks in got.values():
         for tick in ticks:
             sources[tick["source"]] += 1
