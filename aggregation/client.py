@@ -766,7 +766,7 @@ class HubClient[T]:
             self.restarts += 1
             name = topic.decode()
             log.info("hub %s restarted: %s in epoch %d (was %d)", hub.label, name, epoch, last.epoch)
-            if mode in (LIVE, SNAPSHOT) and self._recovers(hub):
+            if mode != RECOVERED and self._recovers(hub):
                 # What followed the last tick of the previous run, then the new run up to here.
                 after = {topic: [last.epoch, last.seq]}
                 request = self._request(hub, wire.REQ_AFTER, {"prefix": topic, "after": after}, topic)
@@ -780,7 +780,8 @@ class HubClient[T]:
             self.stale_dropped += 1
             return
         elif seq > last.seq + 1:
-            if mode in (LIVE, SNAPSHOT) and self._recovers(hub):
+            # Not for a recovered tick: a jump in what the journal sent is a hole in it.
+            if mode != RECOVERED and self._recovers(hub):
                 body = {"topic": topic, "epoch": epoch, "from": last.seq + 1, "to": seq - 1}
                 request = self._request(hub, wire.REQ_FILL, body, topic)
                 request.held.append((fields, mode))
