@@ -474,3 +474,11 @@ def read_journal(path: Path) -> tuple[list[tuple[bytes, int, int, bytes]], list[
     ticks = [(r.topic, r.epoch, r.seq, r.payload) for r in result.records if r.kind == TICK]
     holes = [Hole(r.topic, r.epoch, r.seq, r.to_seq) for r in result.records if r.kind == HOLE]
     return ticks, holes, result.torn_bytes
+
+
+def open_journal(directory: Path | None, is_trading_day: TradingDayRule | None = None) -> Journal | None:
+    """The hub's journal in ``directory`` (``MDHUB_JOURNAL_DIR``), or None when it is off;
+    ``is_trading_day`` is the trading calendar's (holidays), weekdays without one."""
+    if directory is None:
+        return None
+    return Journal(directory, is_trading_day=is_trading_day or weekdays)

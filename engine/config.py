@@ -48,3 +48,6 @@ class EngineConfig:
     subscribe_batch: int = 200
     health: HealthConfig = field(default_factory=HealthConfig)
     restart: RestartConfig = field(default_factory=RestartConfig)
+    # The journal's directory (None: no journal) and the recovery ROUTER ("": none).
+    journal_dir: Path | None = None
+    recovery_addr: str = ""

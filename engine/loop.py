@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from aggregation.hub import SourceStats, TickHub
+from aggregation.journal import open_journal
 from aggregation.sessions import CHINA_TZ, TradingCalendar, calendar_from_spec
 from engine.commands import AccountsUpdate, OperatorCommand, Queued, run_queued
 from engine.config import AccountConfig, EngineConfig
@@ -81,7 +82,15 @@ class Engine:
         self.manager = ProcessManager(grace=config.restart.grace, pid_dir=run_dir / "pids")
         # Before binding: a worker an earlier hub left running would push into our ingest.
         self.manager.end_leftovers()
-        self.hub = TickHub(self.ingest_addr, config.pub_addr, config.snapshot_addr, self.control_addr)
+        calendar = calendar_from_spec(config.calendar)
+        self.hub = TickHub(
+            self.ingest_addr,
+            config.pub_addr,
+            config.snapshot_addr,
+            self.control_addr,
+            journal=open_journal(config.journal_dir, calendar.is_trading_day if calendar else None),
+            recovery_addr=config.recovery_addr or None,
+        )
         self.hub.subscribed.update(config.subscriptions)
         self.publisher: Publisher = publisher or NullPublisher()
         self.calendar: TradingCalendar | None = calendar_from_spec(config.calendar)

@@ -85,6 +85,8 @@ def load_engine_config() -> EngineConfig:
         run_dir=settings.MDHUB_RUN_DIR,
         pub_addr=settings.MDHUB_PUB_ADDR,
         snapshot_addr=settings.MDHUB_SNAPSHOT_ADDR,
+        journal_dir=settings.MDHUB_JOURNAL_DIR if settings.MDHUB_JOURNAL else None,
+        recovery_addr=settings.MDHUB_RECOVERY_ADDR,
         accounts=load_accounts(),
         subscriptions=[c.vt_symbol for c in contracts],
         contracts=[c.as_spec() for c in Contract.objects.all()],

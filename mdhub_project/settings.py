@@ -198,6 +198,11 @@ ALERT_THROTTLE_SECONDS = env_int("ALERT_THROTTLE_SECONDS", 300)
 MDHUB_RUN_DIR = Path(env_str("MDHUB_RUN_DIR", str(BASE_DIR / "run")))
 MDHUB_PUB_ADDR = env_str("MDHUB_PUB_ADDR", "tcp://*:5555")
 MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://*:5556")
+# The journal (docs/journal.md): every forwarded tick on disk, one file per trading day; the
+# recovery ROUTER serves gap fills and resumes from it (docs/wire-protocol.md).
+MDHUB_JOURNAL = env_bool("MDHUB_JOURNAL", True)
+MDHUB_JOURNAL_DIR = Path(env_str("MDHUB_JOURNAL_DIR", str(MDHUB_RUN_DIR / "journal")))
+MDHUB_RECOVERY_ADDR = env_str("MDHUB_RECOVERY_ADDR", "tcp://*:5557")
 MDHUB_SIM_ADDR = env_str("MDHUB_SIM_ADDR", "")
 MDHUB_SUBSCRIBE_BATCH = env_int("MDHUB_SUBSCRIBE_BATCH", 200)
 MDHUB_MAX_CLOCK_SKEW = env_float("MDHUB_MAX_CLOCK_SKEW", 60.0)
