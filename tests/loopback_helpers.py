@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ import msgpack
 import zmq
 
 from aggregation.hub import TickHub
+from gateways.loopback.build import main as build_loopback
 from gateways.loopback.front import send_control
 from gateways.manager import ProcessManager
 from gateways.simexchange import SNAP_TOPIC, contract_universe
@@ -55,6 +58,7 @@ class LoopbackWorld:
         self.procs: list[subprocess.Popen[bytes]] = []
 
     def start(self) -> None:
+        build_loopback()  # idempotent: a no-op once ./dev setup has built the libraries
         py = sys.executable
         sim = ["-m", "gateways.simexchange", "serve", "--pub", self.sim_addr, "--control", self.sim_control]
         self.procs.append(self._spawn([py, *sim, "--rate", str(self.rate), "--seed", "7"], "sim.log"))
@@ -144,6 +148,7 @@ class InProcessHub(threading.Thread):
         self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
         self.snapshot_addr = f"tcp://127.0.0.1:{free_port()}"
         self.ready = threading.Event()
+        self.calls: queue.SimpleQueue[Callable[[TickHub], Any]] = queue.SimpleQueue()
         self.stopped = threading.Event()
         self.hub: TickHub | None = None
         self.manager = ProcessManager(grace=2.0)
@@ -165,6 +170,9 @@ class InProcessHub(threading.Thread):
         try:
             while not self.stopped.is_set():
                 hub.poll(50)
+                # Calls on the hub from the test, run here: its sockets belong to this thread.
+                while not self.calls.empty():
+                    self.calls.get()(hub)
         finally:
             hub.close()
 

@@ -62,6 +62,11 @@ def gateway(
             time.sleep(0.05)
 
 
+def subscribed_at_front(world: LoopbackWorld, user: str) -> list[str]:
+    connections = world.control(cmd="status")["connections"]
+    return next((list(c["subscribed"]) for c in connections if c["user"] == user), [])
+
+
 def from_source(client: Client, account: str) -> list[dict[str, Any]]:
     return [t for ticks in client.got.values() for t in ticks if t["source"] == account]
 
@@ -71,7 +76,7 @@ def test_empty_price_fields_at_dbl_max_become_zero_and_the_tick_is_kept(
 ) -> None:
     hub = loop[1]
     with gateway(loop, "q-dbl", [RB, CZCE[0]], dbl_max=True, empty_levels=2):
-        client.read(2.5)
+        client.read(1.5)
         status = hub.status("q-dbl")
     ticks = from_source(client, "q-dbl")
     assert len(ticks) >= 10
@@ -88,7 +93,7 @@ def test_the_stale_snapshot_replayed_right_after_login_is_dropped_before_the_cli
     hub = loop[1]
     subscriptions = FUTURES[:4]
     with gateway(loop, "q-stale", subscriptions, stale_login=3600.0):
-        client.read(2.0)
+        client.read(1.5)
         status = hub.status("q-stale")
     # One stale replay per contract at login, an hour old: the cleanser's clock_skew rule.
     assert status["drops"] == {"clock_skew": len(subscriptions)}, status
@@ -100,7 +105,7 @@ def test_czce_snapshots_sharing_one_whole_second_each_reach_the_client_once(
     loop: tuple[LoopbackWorld, InProcessHub], client: Client
 ) -> None:
     with gateway(loop, "q-czce", CZCE, czce_whole_seconds=True):
-        client.read(4.5)
+        client.read(3.5)
     client.stop_truth()
     client.read(0.5)
     got = {s: client.got[s] for s in CZCE}
@@ -163,3 +168,17 @@ def test_a_front_that_stalls_with_the_connection_open_is_left_on_heartbeat_timeo
     assert any("行情服务器连接断开，原因8193" in line for line in logs), logs  # 0x2001
     assert status["reconnects"] == 1
     assert any(t["recv_ns"] > since for t in from_source(client, "q-stall"))  # flowing again
+
+
+def test_a_warm_standby_unsubscribes_through_the_gateway_and_stops_delivering(
+    loop: tuple[LoopbackWorld, InProcessHub], client: Client
+) -> None:
+    world, hub = loop
+    with gateway(loop, "q-standby", [RB, CZCE[0]]):
+        client.read(1.0)
+        hub.calls.put(lambda tick_hub: tick_hub.unsubscribe_upstream([RB], "q-standby"))
+        wait_for(lambda: subscribed_at_front(world, "q-standby") == [CZCE[0].split(".")[0]])
+        since = time.time_ns()
+        client.read(1.5)
+    after = [t["symbol"] for t in from_source(client, "q-standby") if t["recv_ns"] > since + 50_000_000]
+    assert after and set(after) == {CZCE[0].split(".")[0]}, after

@@ -182,6 +182,17 @@ class BrokerKind(GatewayKind):
             except ValueError:
                 log.warning("%s: cannot subscribe %r: unknown exchange", self.account, vt_symbol)
 
+    def unsubscribe(self, vt_symbols: list[str]) -> None:
+        """Warm-mode standby: stop these. vn.py's gateway has no unsubscribe; its md API
+        does (``UnSubscribeMarketData``). Dropped from ``subscribed`` first, so a login
+        after a reconnect does not subscribe them again."""
+        md_api = self.gateway.md_api
+        for vt_symbol in vt_symbols:
+            symbol = vt_symbol.rpartition(".")[0]
+            md_api.subscribed.discard(symbol)
+            if md_api.login_status:
+                md_api.unSubscribeMarketData(symbol)
+
     def status(self) -> KindStatus:
         md_api = self.gateway.md_api
         return KindStatus(
