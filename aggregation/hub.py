@@ -24,9 +24,10 @@ import zmq.backend
 from zmq.backend import zmq_poll
 
 from aggregation.dedup import RECENT_KEYS, TopicState
-from aggregation.records import INGEST_PREFIXES
 from aggregation.journal import Journal
 from aggregation.journal_service import RecoveryService
+from aggregation.records import INGEST_PREFIXES
+from aggregation.source_speed import FIRST, TOO_LATE, SourceSpeed
 from aggregation.wire import (
     KIND_LOG,
     KIND_STATUS,
@@ -141,6 +142,8 @@ class TickHub:
         self.subscribed: set[str] = set()
         # Tick frame head → (source, its topic's ``recent.get``, topic state, topic, watched).
         self._routes: dict[bytes, _Route] = {}
+        # Every source's copies per exchange, product and session (docs/api.md, /api/sources/speed).
+        self.speed = SourceSpeed()
         self._watch_topics: set[bytes] = watch_topics or set()
         self.recovery: RecoveryService | None = None
         if recovery_addr:
@@ -210,6 +213,8 @@ class TickHub:
         route_for = self._route
         first = self._first
         time_ns = _time_ns
+        speed_cells = self.speed.cells
+        speed_cell = self.speed.cell
         handled = 0
         now = _monotonic()
         until = now + budget_s
@@ -235,13 +240,19 @@ class TickHub:
                         source.last_tick_mono = now
                         if watched:
                             source.last_tick_by_topic[topic] = now
+                        # aggregation.source_speed: one lookup and one increment per copy.
+                        cell = speed_cells.get(head) or speed_cell(head, topic, source.name)
                         key = frame[key_at:body_at]
                         seen = recent_get(key)
                         if seen is None:
+                            seq = state.seq
                             first(source, state, topic, key, frame, body_at)
+                            cell[FIRST if state.seq != seq else TOO_LATE] += 1
                         else:
                             source.duplicates += 1
-                            source.late_ns.append(time_ns() - seen)
+                            late = time_ns() - seen
+                            source.late_ns.append(late)
+                            cell[late.bit_length()] += 1
                     else:
                         self._on_multipart(frame)
                 except (ValueError, TypeError, KeyError, IndexError, AttributeError, UnicodeDecodeError):
