@@ -23,9 +23,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from enum import StrEnum
-from zoneinfo import ZoneInfo
 
-EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
+from aggregation.exchange_time import CHINA_TZ as EXCHANGE_TZ
+
 ALL_MONTHS = frozenset(range(1, 13))
 QUARTER_MONTHS = frozenset({3, 6, 9, 12})
 # How far ahead any product lists (INE crude: three years) plus a margin for the front.

@@ -1,6 +1,6 @@
 """Which trading day a moment belongs to, for naming the day's journal. No Django import.
 
-The rule is the calendar's (``monitoring/sessions.py``): a night session belongs to the next
+The rule is the calendar's (``aggregation/sessions.py``): a night session belongs to the next
 trading day. The journal rolls over at ``NIGHT_STARTS`` Beijing time, between the day
 session's close (15:00, 15:15 for bond futures) and the night auction (20:55): from then on,
 and through the small hours (a night session ends by 02:30), it writes the next trading
@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-CHINA = ZoneInfo("Asia/Shanghai")
+from aggregation.exchange_time import CHINA_TZ as CHINA
+
 NIGHT_STARTS = time(18, 0)
 NIGHT_ENDS = time(3, 0)
 

@@ -33,6 +33,8 @@ from typing import TYPE_CHECKING, Any
 
 import msgpack
 
+from aggregation.exchange_time import CHINA_TZ
+
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData
 
@@ -199,21 +201,18 @@ def decode_payload(payload: bytes) -> dict[str, Any]:
 
 def to_tick_data(fields: dict[str, Any]) -> TickData:
     """A vn.py ``TickData`` from a decoded payload (imports vn.py on first use)."""
-    from zoneinfo import ZoneInfo
-
     from vnpy.trader.constant import Exchange
     from vnpy.trader.object import TickData
 
-    china = ZoneInfo("Asia/Shanghai")
     kwargs = {name: fields.get(name, 0) for name in NUMBER_FIELDS}
     localtime = fields.get("localtime")
     tick = TickData(
         gateway_name=str(fields.get("source", "mdhub")),
         symbol=fields["symbol"],
         exchange=Exchange(fields["exchange"]),
-        datetime=datetime_from_ns(fields["datetime"], china),
+        datetime=datetime_from_ns(fields["datetime"], CHINA_TZ),
         name=fields.get("name", ""),
-        localtime=datetime_from_ns(localtime, china) if localtime else None,
+        localtime=datetime_from_ns(localtime, CHINA_TZ) if localtime else None,
         **kwargs,
     )
     return tick

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 # The exchanges' zone: fixed, not settings.TIME_ZONE (a deployment may change that one).
-EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
+from aggregation.exchange_time import CHINA_TZ as EXCHANGE_TZ
 
 
 class ExchangeTimeFormatter(logging.Formatter):

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from django.utils.dateparse import parse_datetime
 from django.utils.timezone import is_naive
@@ -17,6 +16,8 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+# Times people type are exchange time (a trader's "since 21:00" is the night session's).
+from aggregation.exchange_time import CHINA_TZ as EXCHANGE_TZ
 from monitoring import live_state
 from monitoring.models import Event, EventKind
 
@@ -72,10 +73,6 @@ class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
     mode = serializers.CharField(allow_null=True)
     primary = serializers.CharField(allow_null=True)
     gateways = GatewayStatusSerializer(many=True)
-
-
-# Times people type are exchange time (a trader's "since 21:00" is the night session's).
-EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @extend_schema_field(OpenApiTypes.STR)

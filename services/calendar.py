@@ -1,8 +1,7 @@
 """The one door from the services to the trading calendar.
 
-The calendar lives in ``monitoring.sessions`` today and may move to ``aggregation`` in the
-layering redesign; importing it here, lazily, keeps that move a one-line change and keeps
-``services`` importable without Django (``monitoring.sessions`` itself is plain Python).
+The calendar's rules live in ``aggregation.sessions`` (plain Python, no Django), a layer
+below ``services``; this module is the one place the services name it.
 """
 
 from __future__ import annotations
@@ -13,9 +12,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitoring.sessions import TradingCalendar
+    from aggregation.sessions import TradingCalendar
 
-_HOMES = ("aggregation.sessions", "monitoring.sessions")
+_HOMES = ("aggregation.sessions",)
 
 
 def sessions_module() -> Any:

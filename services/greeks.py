@@ -41,7 +41,7 @@ from services.option_symbols import BSM, OptionContract, parse_option
 from services.sections import CHINA_TZ
 
 if TYPE_CHECKING:
-    from monitoring.sessions import TradingCalendar
+    from aggregation.sessions import TradingCalendar
 
 YEAR_SECONDS = 365.0 * 86_400
 # Options expire at the close of their last trading day.

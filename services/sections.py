@@ -15,12 +15,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
+
+from aggregation.exchange_time import CHINA_TZ
 
 if TYPE_CHECKING:
-    from monitoring.sessions import SessionWindow, TradingCalendar
+    from aggregation.sessions import SessionWindow, TradingCalendar
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 _AUCTION = "auction"
 # How far back to look for the trading day before a long holiday.
 _MAX_GAP_DAYS = 16

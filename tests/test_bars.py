@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
+from aggregation.sessions import default_calendar
 from aggregation.wire import datetime_ns
-from monitoring.sessions import default_calendar
 from services.bars import BarService
 from services.base import Record
 from services.sections import CHINA_TZ, SessionClock

@@ -13,8 +13,8 @@ from vollib.black import black
 from vollib.black_scholes_merton import black_scholes_merton as bsm_price
 from vollib.black_scholes_merton.greeks import analytical as bsm_greeks
 
+from aggregation.sessions import default_calendar
 from aggregation.wire import datetime_ns
-from monitoring.sessions import default_calendar
 from services.greeks import ABOVE_MAXIMUM, BELOW_INTRINSIC, NO_QUOTE, NO_UNDERLYING, GreeksService
 from services.option_symbols import BLACK76, BSM, load_contract_table, option_expiry, parse_option
 from services.sections import CHINA_TZ
