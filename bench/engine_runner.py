@@ -1,7 +1,7 @@
 """The real engine loop for the benchmark, without Django and without accounts of its own:
 the benchmark's sender processes connect to its ingest socket as workers do.
 
-    python -m bench.engine_runner RUN_DIR PUB_ADDR SNAPSHOT_ADDR
+    python -m bench.engine_runner RUN_DIR PUB_ADDR SNAPSHOT_ADDR [JOURNAL_DIR]
 
 Prints ``ready`` once its sockets are bound, then holds (answering only client
 subscriptions) until a line arrives on standard input, then runs ``Engine.run`` until
@@ -33,6 +33,8 @@ def main() -> None:
         contracts=[],
         calendar=None,
         log_level="WARNING",
+        # With a fourth argument the hub journals every tick there (bench/journal.py).
+        journal_dir=Path(sys.argv[4]) if len(sys.argv) > 4 else None,
     )
     engine = Engine(config)
     hub = engine.hub
@@ -58,7 +60,7 @@ def main() -> None:
     engine.run()
     cpu, proc = time.thread_time() - cpu0, time.process_time() - proc0
     sources = hub.sources.values()
-    stats = {
+    stats: dict[str, Any] = {
         "received": sum(s.received for s in sources),
         "forwarded": hub.stats.forwarded,
         "duplicates": sum(s.duplicates for s in sources),
@@ -68,6 +70,9 @@ def main() -> None:
         "cpu_us": round(cpu / max(1, sum(s.received for s in sources)) * 1e6, 2),
         "proc_us": round(proc / max(1, sum(s.received for s in sources)) * 1e6, 2),
     }
+    if hub.journal is not None:
+        journal = hub.journal.stats
+        stats["journal"] = {"written": journal.written, "bytes": journal.bytes, "overflow": journal.overflow}
     print(json.dumps(stats), flush=True)
 
 

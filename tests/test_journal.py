@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgpack
 import pytest
@@ -17,10 +18,12 @@ import zmq
 from aggregation import wire
 from aggregation.client import HubAddress, HubClient
 from aggregation.journal import Journal, read_journal
-from aggregation.journal_day import CHINA, trading_day
+from aggregation.journal_day import trading_day
 from aggregation.journal_format import HEADER, tick_record
 from tests.journal_helpers import SYMBOLS, JournalHub
 from tests.zmq_helpers import tick_frames, wait_for
+
+CHINA = ZoneInfo("Asia/Shanghai")
 
 
 @pytest.fixture

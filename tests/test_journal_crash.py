@@ -123,13 +123,13 @@ def test_a_hub_killed_mid_session_leaves_a_journal_the_next_run_continues_and_cl
             (tick["epoch"], tick["seq"])
         )
     assert len(by_topic) == 4
-    for topic, seen in by_topic.items():
-        assert seen == sorted(set(seen)), f"{topic}: out of order or twice"
+    for name, seen in by_topic.items():
+        assert seen == sorted(set(seen)), f"{name}: out of order or twice"
         for epoch in epochs:
             seqs = [s for e, s in seen if e == epoch]
-            assert seqs == list(range(1, seqs[-1] + 1)), f"{topic} epoch {epoch}: a seq is missing"
+            assert seqs == list(range(1, seqs[-1] + 1)), f"{name} epoch {epoch}: a seq is missing"
         # Every tick the journal holds up to the client's last one was delivered.
-        assert {p for p in journaled[topic] if p <= seen[-1]} <= set(seen)
+        assert {p for p in journaled[name] if p <= seen[-1]} <= set(seen)
     # The example strategy went through the same restart without a gap.
     err = (tmp_path / "strategy.err").read_text()
     assert "missed" not in err, err

@@ -11,7 +11,7 @@ share one hub. The reference is a plain SUB that loses nothing.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +45,12 @@ def drain(
         into.append((tick["symbol"], tick["epoch"], tick["seq"], tick["volume"]))
 
 
+def losing(pattern: list[bool]) -> Callable[[bytes, bytes], bool]:
+    """A loss hook: message i is lost when ``pattern[i % len(pattern)]``."""
+    losses = itertools.cycle(pattern)
+    return lambda _topic, _payload: next(losses)
+
+
 segment = st.tuples(
     st.integers(min_value=1, max_value=120),  # ticks pushed
     st.lists(st.booleans(), min_size=1, max_size=40),  # loss pattern, repeated over them
@@ -71,8 +77,7 @@ def test_a_client_with_recovery_ends_with_exactly_the_forwarded_stream(
         drain(client, got, 0.2)  # connected, resumed (nothing yet)
         wait_for(lambda: client.connected_hubs)
         for count, pattern, reconnect in segments:
-            losses = itertools.cycle(pattern)
-            client._lose = lambda _topic, _payload, losses=losses: next(losses)
+            client._lose = losing(pattern)
             hub.push(count, symbols)
             drain(client, got)
             if reconnect:
