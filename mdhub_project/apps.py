@@ -6,4 +6,7 @@ class MdhubProjectConfig(AppConfig):
     verbose_name = "mdhub"
 
     def ready(self) -> None:
-        from mdhub_project import checks  # noqa: F401 - registers the system checks
+        from mdhub_project import (
+            checks,  # noqa: F401 - registers the system checks
+            checks_nats,  # noqa: F401 - the NATS bridge's checks
+        )
