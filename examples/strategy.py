@@ -4,12 +4,15 @@ Run it from the repository root, so that ``-m`` finds ``aggregation``:
 
     .venv/bin/python -m examples.strategy rb au2606.SHFE --window 20
     .venv/bin/python -m examples.strategy rb \\
-        --hub tcp://10.0.0.1:5555,tcp://10.0.0.1:5556 \\
-        --hub tcp://10.0.0.2:5555,tcp://10.0.0.2:5556     # two hubs, every tick once
+        --hub tcp://10.0.0.1:5555,tcp://10.0.0.1:5556,tcp://10.0.0.1:5557 \\
+        --hub tcp://10.0.0.2:5555,tcp://10.0.0.2:5556,tcp://10.0.0.2:5557  # two hubs, every tick once
 
 It starts with the hub's last value of every contract (the snapshot), then follows the live
-stream. Missed ticks are reported on standard error as they are found; at the end (``--count``
-or Ctrl-C) it prints the client's counters.
+stream. With the hub's recovery address (``--recovery``, or the third address of ``--hub``;
+the local default hub has it) missed ticks are filled from the hub's journal and a hub
+restart mid-stream costs no tick (``tests/test_journal_crash.py`` checks it); ticks that
+could not be filled are reported on standard error. At the end (``--count`` or Ctrl-C) it
+prints the client's counters.
 """
 
 from __future__ import annotations
