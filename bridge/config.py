@@ -122,6 +122,9 @@ class BridgeConfig:
     # Publishes awaiting JetStream's acknowledgement, at most.
     inflight: int = 2_000
     ack_timeout: float = 3.0
+    # Where a bridge without a cursor starts: "journal" (all the hub's journal holds today)
+    # or "now" (the hub's live stream, with its last values).
+    start: str = "journal"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BridgeConfig:
@@ -140,6 +143,7 @@ class BridgeConfig:
             buffer=int(_number(env, "MDHUB_BRIDGE_BUFFER", 100_000)),
             inflight=int(_number(env, "MDHUB_BRIDGE_INFLIGHT", 2_000)),
             ack_timeout=_number(env, "MDHUB_BRIDGE_ACK_TIMEOUT", 3.0),
+            start=_start(_get(env, "MDHUB_BRIDGE_START", "journal")),
         )
 
     @property
@@ -149,6 +153,12 @@ class BridgeConfig:
     @property
     def cursor_path(self) -> Path:
         return self.state_dir / f"bridge-{self.name}.cursor"
+
+
+def _start(value: str) -> str:
+    if value not in ("journal", "now"):
+        raise ConfigError(f"MDHUB_BRIDGE_START={value!r}: use journal (the default) or now")
+    return value
 
 
 def token_name(name: str) -> str:

@@ -80,7 +80,7 @@ class HubReader:
         self.thread.join(10)
 
     def _client(self) -> HubClient[dict[str, Any]]:
-        if self.positions and self.hub.recovery:
+        if (self.positions or self.resume_since_ns is not None) and self.hub.recovery:
             return HubClient(
                 self.hub,
                 [""],

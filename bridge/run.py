@@ -38,7 +38,7 @@ from nats.js.errors import APIError
 
 from bridge.buffer import Entry, Handoff
 from bridge.config import BridgeConfig, ConfigError, NatsConfig
-from bridge.reader import HubReader
+from bridge.reader import RESUME_MARGIN_NS, HubReader
 from bridge.status import BridgeStatus, write_json
 from bridge.stream import ensure_stream
 
@@ -278,7 +278,14 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     config.state_dir.mkdir(parents=True, exist_ok=True)
     positions, saved_ns = load_cursor(config.cursor_path)
-    since = None if saved_ns is None else saved_ns - 300 * 1_000_000_000
+    if saved_ns is not None:
+        since: int | None = saved_ns - RESUME_MARGIN_NS
+    elif config.start == "journal":
+        # A bridge's first run publishes the hub's whole journal day: what the hub forwarded
+        # before the bridge started is on the tape too (message ids keep it single).
+        since = 0
+    else:
+        since = None
     handoff = Handoff(config.buffer)
     reader = HubReader(config.hub, handoff, config.name, resume=positions, resume_since_ns=since)
     publisher = Publisher(config, handoff, reader)
