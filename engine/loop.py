@@ -10,7 +10,9 @@ the other steps, each callable alone with a given ``now`` (the step tests do):
 * ``judge`` — each running source's health (``engine.health``), cool-down on ``unhealthy``;
 * ``restart_due`` — hard restarts whose cool-down is over, launches whose backoff is over
   (``engine.restart_policy``);
-* ``failover`` — the primary and, in warm mode, which sources subscribe (``engine.failover``).
+* ``failover`` — the primary and, in warm mode, which sources subscribe (``engine.failover``);
+* ``judge_service`` / ``service_restart_due`` — the data services (``engine.services``):
+  judged by heartbeat and restarted like workers, but never sources (no failover, no primary).
 
 None of that blocks: commands arrive on a queue filled by another thread, and the status
 document, events and failovers leave through a ``Publisher`` whose methods only enqueue.
@@ -18,6 +20,7 @@ document, events and failovers leave through a ``Publisher`` whose methods only 
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import queue
@@ -26,9 +29,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from aggregation.exchange_time import CHINA_TZ
 from aggregation.hub import SourceStats, TickHub
 from aggregation.journal import open_journal
-from aggregation.sessions import CHINA_TZ, TradingCalendar, calendar_from_spec
+from aggregation.sessions import TradingCalendar, calendar_from_spec
 from engine.commands import AccountsUpdate, OperatorCommand, Queued, run_queued
 from engine.config import AccountConfig, EngineConfig
 from engine.failover import Candidate, choose_primary, warm_active
@@ -36,6 +40,14 @@ from engine.health import Observation, SourceHealth, Transition
 from engine.ports import NullPublisher, Publisher
 from engine.records import EngineEvent, FailoverChange, StatusDocument
 from engine.restart_policy import RestartBudget
+from engine.services import (
+    SERVICE_RUNNING_STATES,
+    ServiceConfig,
+    ServiceObservation,
+    SupervisedService,
+    connect_address,
+    service_verdict,
+)
 from engine.source import Source
 from engine.states import (
     RUNNING_STATES,
@@ -46,7 +58,7 @@ from engine.states import (
     FailoverMode,
     SourceState,
 )
-from engine.status import source_status, status_document
+from engine.status import service_status, source_status, status_document
 from gateways.kinds import is_simulated
 from gateways.manager import ProcessManager
 
@@ -98,6 +110,10 @@ class Engine:
         for account in config.accounts:
             self.add_source(account)
         self.watch_canaries()
+        self.services: dict[str, SupervisedService] = {
+            c.account: SupervisedService(c, RestartBudget(config.restart)) for c in config.services
+        }
+        self._services_calendar_file = ""
         # Filled by other threads (the publisher's command receiver), emptied by the loop.
         self.commands: queue.SimpleQueue[Queued] = queue.SimpleQueue()
         self.primary: str | None = None
@@ -150,6 +166,13 @@ class Engine:
         for source in self.sources.values():
             if source.config.enabled:
                 self.launch(source, now)
+        if self.services and self.config.calendar is not None:
+            # Once, before the loop: the services read the hub's calendar (the admin's rules).
+            path = self.config.run_dir / "services-calendar.json"
+            path.write_text(json.dumps(self.config.calendar))
+            self._services_calendar_file = str(path)
+        for service in self.services.values():
+            self.launch_service(service, now)
 
     def run(self) -> None:
         self.start()
@@ -187,12 +210,18 @@ class Engine:
             self.judge(source, now)
             self.restart_due(source, now)
         self.failover(now)
+        for service in self.services.values():
+            self.judge_service(service, now)
+            self.service_restart_due(service, now)
 
     def reap(self, now: float) -> None:
         """Workers that exited without being asked to: unhealthy, relaunched after a backoff."""
         for account_id, code in self.manager.step():
             source = self.sources.get(account_id)
             if source is None:
+                service = self.services.get(account_id)
+                if service is not None:
+                    self.reap_service(service, code, now)
                 continue
             source.launched_at = source.pid = None
             source.stop_due = None
@@ -400,6 +429,94 @@ class Engine:
                 )
             )
 
+    # -- the data services -------------------------------------------------------------------
+
+    def services_calendar(self) -> str:
+        """The calendar a service reads: ``sim`` (always open, as the simulated exchange is)
+        when every source is simulated, else the hub's calendar file ("" : built-in rules)."""
+        if self.sources and all(is_simulated(s.config.gateway_type) for s in self.sources.values()):
+            return "sim"
+        return self._services_calendar_file
+
+    def service_argv(self, config: ServiceConfig) -> list[str]:
+        """``services.runner``'s command line (no secrets: it goes into the pid file)."""
+        argv = [
+            "-m",
+            "services.runner",
+            f"--service={config.name}",
+            f"--account={config.account}",
+            f"--pub={connect_address(self.config.pub_addr)}",
+            f"--snapshot={connect_address(self.config.snapshot_addr)}",
+            f"--ingest={self.ingest_addr}",
+        ]
+        calendar = self.services_calendar()
+        if calendar:
+            argv.append(f"--calendar={calendar}")
+        return [*argv, *config.args]
+
+    def launch_service(self, service: SupervisedService, now: float) -> None:
+        service.pid = self.manager.start_program(service.account, self.service_argv(service.config))
+        service.launched_at = now
+        service.launch_due = None
+        self.transition(service.set(SourceState.STARTING, f"service launched (pid {service.pid})", now))
+
+    def observe_service(self, service: SupervisedService, now: float) -> ServiceObservation:
+        stats = self.hub.source(service.account.encode())
+        launched = service.launched_at or now
+        status = stats.last_status
+        # A frame from the process before (same account) says nothing of this one.
+        current = status.get("pid") == service.pid and stats.last_status_mono >= launched
+        return ServiceObservation(
+            since_start=now - launched,
+            heartbeat_age=now - stats.last_status_mono if current else None,
+            connected=bool(status.get("connected")) if current else False,
+        )
+
+    def judge_service(self, service: SupervisedService, now: float) -> None:
+        if service.state not in SERVICE_RUNNING_STATES or not service.running:
+            return
+        state, reason = service_verdict(self.observe_service(service, now), self.config.health)
+        transition = service.set(state, reason, now)
+        self.transition(transition)
+        if transition is not None and state == SourceState.UNHEALTHY:
+            service.stop_due = now + self.config.restart.cooldown
+
+    def service_restart_due(self, service: SupervisedService, now: float) -> None:
+        if service.stop_due is not None and now >= service.stop_due:
+            service.stop_due = None
+            pid = self.manager.stop(service.account)
+            service.launched_at = service.pid = None
+            ended = f": SIGTERM to pid {pid}" if pid else ""
+            self.record(EventKind.RESTART, service.account, f"hard restart{ended} ({service.reason})")
+            self.schedule_service(service, now, service.reason)
+        if (
+            service.launch_due is not None
+            and now >= service.launch_due
+            and not self.manager.is_ending(service.account)
+        ):
+            self.launch_service(service, now)
+
+    def reap_service(self, service: SupervisedService, code: int, now: float) -> None:
+        """A service that exited without being asked to: relaunched after a backoff."""
+        service.launched_at = service.pid = None
+        service.stop_due = None
+        reason = f"service exited with code {code}"
+        self.transition(service.set(SourceState.UNHEALTHY, reason, now))
+        self.schedule_service(service, now, reason)
+
+    def schedule_service(self, service: SupervisedService, now: float, reason: str) -> None:
+        service.restarts += 1
+        delay = service.budget.next_delay(now)
+        service.launch_due = now + delay.seconds
+        if delay.exhausted:
+            window = self.config.restart.budget_window
+            state = SourceState.FAILED
+            why = f"{delay.attempt - 1} restarts within {window:.0f} s; retrying every {delay.seconds:.0f} s"
+            self.transition(service.set(state, f"{why} (last: {reason})", now))
+        else:
+            why = f"restart {delay.attempt} in {delay.seconds:.0f} s (after: {reason})"
+            self.transition(service.set(SourceState.RESTARTING, why, now))
+
     # -- events and status -------------------------------------------------------------------
 
     def transition(self, transition: Transition | None) -> None:
@@ -438,7 +555,11 @@ class Engine:
     def status(self, now: float) -> StatusDocument:
         """The ``/api/gateways`` document (docs/api.md), also the source of ``/metrics``."""
         wall = self.wall_clock()
-        forwarded = self.hub.stats.forwarded
+        services = [
+            service_status(s, self.hub.source(s.account.encode()), now, wall) for s in self.services.values()
+        ]
+        # The first-arrival share is of ticks: the services' records are not the sources' race.
+        forwarded = self.hub.stats.forwarded - sum(line.forwarded for line in services)
         lines = [
             source_status(s, self.stats(s), now, wall, forwarded, self.primary) for s in self.sources.values()
         ]
@@ -451,4 +572,6 @@ class Engine:
             wall,
             os.getpid(),
             self.started_at,
+            speed=self.hub.speed.summary(self.hub.topics, self.hub.last_value),
+            services=services,
         )

@@ -8,6 +8,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from aggregation.source_speed import SpeedSummary
 from engine.states import EventKind, FailoverMode, SourceState
 
 
@@ -107,6 +108,8 @@ class StatusDocument:
     hub: HubStatus
     gateways: list[SourceStatus] = field(default_factory=list)
     engine: str = "online"
+    # Every SUMMARY_INTERVAL (aggregation.source_speed); the publisher stores it apart.
+    speed: SpeedSummary | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # StrEnum members are str: json.dumps writes their values as they are.

@@ -6,6 +6,7 @@ Nothing here changes state: the tick rate and latency histogram are updated befo
 from __future__ import annotations
 
 from aggregation.hub import HubStats, SourceStats
+from aggregation.source_speed import SpeedSummary
 from engine.records import (
     HubStatus,
     LatencyHistogram,
@@ -83,6 +84,7 @@ def status_document(
     wall: float,
     pid: int,
     started_at: float,
+    speed: SpeedSummary | None = None,
 ) -> StatusDocument:
     return StatusDocument(
         updated_at=wall,
@@ -98,4 +100,5 @@ def status_document(
             started_at=started_at,
         ),
         gateways=sorted(lines, key=lambda line: (line.priority, line.id)),
+        speed=speed,
     )

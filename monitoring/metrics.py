@@ -24,6 +24,7 @@ from prometheus_client.core import (
 )
 from prometheus_client.registry import Collector
 
+from aggregation.source_speed import HIST_SLOTS, dense, quantile_ms
 from monitoring import live_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
@@ -87,10 +88,32 @@ def _histogram_buckets(hist: Any) -> tuple[list[tuple[str, float]], float] | Non
     return buckets, seconds
 
 
+def speed_by_exchange(speed: dict[str, Any] | None) -> dict[tuple[str, str, str], list[int]]:
+    """The speed summary's rows summed over products, per (source, exchange, session): the
+    labels stay bounded whatever the contract list (products are the API's, not Prometheus's).
+    Each value: first, late, too late, then the late histogram's ``HIST_SLOTS`` counts."""
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    rows = speed.get("rows") if isinstance(speed, dict) else None
+    for row in rows if isinstance(rows, list) else []:
+        if not isinstance(row, dict):
+            continue
+        labels = (row.get("source"), row.get("exchange"), row.get("session"))
+        counts = [number(row.get(k)) for k in ("first", "late", "too_late")]
+        if not all(isinstance(v, str) for v in labels) or any(c is None for c in counts):
+            continue
+        acc = sums.setdefault(labels, [0] * (3 + HIST_SLOTS))  # type: ignore[arg-type]
+        for i, count in enumerate(counts):
+            acc[i] += int(count or 0)
+        for i, count in enumerate(dense(row.get("late_hist") or [])):
+            acc[3 + i] += count
+    return sums
+
+
 class SnapshotCollector(Collector):
-    def __init__(self, state: dict[str, Any], now: float) -> None:
+    def __init__(self, state: dict[str, Any], now: float, speed: dict[str, Any] | None = None) -> None:
         self.state = state
         self.now = now
+        self.speed = speed
 
     def collect(self) -> Iterator[Metric]:
         online = self.state.get("engine") == "online"
@@ -101,6 +124,36 @@ class SnapshotCollector(Collector):
             return
         yield from self._hub()
         yield from self._sources(_gateways(self.state))
+        yield from self._speed()
+
+    def _speed(self) -> Iterable[Metric]:
+        labels = ["source", "exchange", "session"]
+        names = (
+            ("mdhub_source_speed_first", "Copies the source delivered first, per exchange and session."),
+            ("mdhub_source_speed_late", "Copies that came after another source's, per exchange and session."),
+            (
+                "mdhub_source_speed_too_late",
+                "Copies older than the last forwarded tick, per exchange and session.",
+            ),
+        )
+        sums = speed_by_exchange(self.speed)
+        for i, (name, doc) in enumerate(names):
+            counter = CounterMetricFamily(name, doc, labels=labels)
+            for key, acc in sorted(sums.items()):
+                counter.add_metric(list(key), float(acc[i]))
+            yield counter
+        for q, name in (
+            (0.5, "mdhub_source_speed_late_p50_seconds"),
+            (0.99, "mdhub_source_speed_late_p99_seconds"),
+        ):
+            gauge = GaugeMetricFamily(
+                name, f"How late the source's late copies came, quantile {q}.", labels=labels
+            )
+            for key, acc in sorted(sums.items()):
+                ms = quantile_ms(acc[3:], q)
+                if ms is not None:
+                    gauge.add_metric(list(key), ms / 1000)
+            yield gauge
 
     def _hub(self) -> Iterable[Metric]:
         updated = number(self.state.get("updated_at"))
@@ -198,6 +251,7 @@ class SnapshotCollector(Collector):
         yield latency
 
 
-def render(state: dict[str, Any], now: float) -> bytes:
-    """The exposition for snapshot ``state`` (``live_state.read_state``) at time ``now``."""
-    return generate_latest(SnapshotCollector(state, now))
+def render(state: dict[str, Any], now: float, speed: dict[str, Any] | None = None) -> bytes:
+    """The exposition for snapshot ``state`` (``live_state.read_state``) at time ``now``,
+    with the hub's speed summary (``history.read_speed``) when there is one."""
+    return generate_latest(SnapshotCollector(state, now, speed))

@@ -38,6 +38,7 @@ from engine.config import AccountConfig
 from engine.records import EngineEvent, FailoverChange, StatusDocument
 from engine.states import AccountChange, Command
 from gateways.logredact import RedactSecretsFilter
+from monitoring.history import HistoryRecorder
 from monitoring.live_state import (
     ACCOUNTS_CHANGED,
     COMMAND_CHANNEL,
@@ -79,6 +80,7 @@ class LivePublisher:
         self.load_accounts: AccountsLoader | None = None
         self._pending_logs: deque[dict[str, Any]] = deque(maxlen=LOG_KEEP)
         self._state: dict[str, Any] | None = None
+        self.history = HistoryRecorder()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._redis_down_since: float | None = None
@@ -175,6 +177,8 @@ class LivePublisher:
         try:
             async with client.pipeline(transaction=False) as pipe:
                 if state is not None:
+                    # The speed summary and the charts' samples go to keys of their own.
+                    self.history.record(pipe, state)
                     pipe.set(STATE_KEY, json.dumps(state), ex=STATE_TTL_SECONDS)
                 if pending:
                     pipe.rpush(LOG_KEY, *[json.dumps(r) for r in pending])

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.models import MarketDataAccount
 from mdhub_project.redis_client import get_redis
-from monitoring import live_state, metrics
+from monitoring import history, live_state, metrics
 from monitoring.models import Event
 from monitoring.serializers import (
     EventQuerySerializer,
@@ -140,4 +140,5 @@ class MetricsView(APIView):
     )
     def get(self, request: Request) -> HttpResponse:
         state = live_state.read_state(get_redis())
-        return HttpResponse(metrics.render(state, time.time()), content_type=metrics.CONTENT_TYPE)
+        speed = history.read_speed(get_redis()) if state.get("engine") == "online" else None
+        return HttpResponse(metrics.render(state, time.time(), speed), content_type=metrics.CONTENT_TYPE)
