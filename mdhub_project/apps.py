@@ -8,5 +8,6 @@ class MdhubProjectConfig(AppConfig):
     def ready(self) -> None:
         from mdhub_project import (
             checks,  # noqa: F401 - registers the system checks
+            checks_journal,  # noqa: F401 - the journal's and the endpoints' checks
             checks_nats,  # noqa: F401 - the NATS bridge's checks
         )
