@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from aggregation.exchange_time import CHINA_TZ
+# Re-exported: the calendar's callers have long taken the zone from here.
+from aggregation.exchange_time import CHINA_TZ as CHINA_TZ
 
 AUCTION = "auction"
 CONTINUOUS = "continuous"

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.health import HealthConfig
 from engine.restart_policy import RestartConfig
+from engine.services import ServiceConfig
 from engine.states import FailoverMode
 
 
@@ -51,3 +52,5 @@ class EngineConfig:
     # The journal's directory (None: no journal) and the recovery ROUTER ("": none).
     journal_dir: Path | None = None
     recovery_addr: str = ""
+    # The data services to run and supervise (``MDHUB_SERVICES``); not sources.
+    services: list[ServiceConfig] = field(default_factory=list)

@@ -90,6 +90,25 @@ class SourceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class ServiceStatus:
+    """One data service's line of the status document (``services``, not ``gateways``)."""
+
+    id: str  # its account, ``svc-<name>``: the ``source`` of its records
+    service: str  # ``bars``, ``greeks``
+    state: SourceState
+    state_reason: str
+    state_since: float | None
+    pid: int | None
+    restarts: int
+    last_heartbeat_age: float | None
+    ticks: int  # ticks it has read (its heartbeat's counters)
+    records: int  # records it has pushed into the hub
+    forwarded: int  # of those, what the hub forwarded (first arrival per topic)
+    dropped: int  # records it could not hand to the hub
+    errors: int
+
+
+@dataclass(frozen=True, slots=True)
 class HubStatus:
     forwarded: int
     malformed: int
@@ -107,6 +126,7 @@ class StatusDocument:
     primary: str | None
     hub: HubStatus
     gateways: list[SourceStatus] = field(default_factory=list)
+    services: list[ServiceStatus] = field(default_factory=list)
     engine: str = "online"
     # Every SUMMARY_INTERVAL (aggregation.source_speed); the publisher stores it apart.
     speed: SpeedSummary | None = None

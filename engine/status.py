@@ -11,9 +11,11 @@ from engine.records import (
     HubStatus,
     LatencyHistogram,
     LatencyQuantiles,
+    ServiceStatus,
     SourceStatus,
     StatusDocument,
 )
+from engine.services import SupervisedService
 from engine.source import LATENCY_BUCKETS, Source
 from engine.states import FailoverMode
 
@@ -75,6 +77,30 @@ def source_status(
     )
 
 
+def service_status(service: SupervisedService, stats: SourceStats, now: float, wall: float) -> ServiceStatus:
+    """One service's line of the ``services`` list; its counters come from its heartbeat."""
+    running = service.running
+    # A stopped service's last status frame is history, not its state.
+    status = stats.last_status if running else {}
+    launched = service.launched_at
+    heard = stats.last_status_mono if launched is not None and stats.last_status_mono >= launched else 0.0
+    return ServiceStatus(
+        id=service.account,
+        service=service.config.name,
+        state=service.state,
+        state_reason=service.reason,
+        state_since=wall - (now - service.since) if service.since else None,
+        pid=service.pid,
+        restarts=service.restarts,
+        last_heartbeat_age=round(now - heard, 3) if heard else None,
+        ticks=int(status.get("ticks") or 0),
+        records=int(status.get("records") or 0),
+        forwarded=stats.first,
+        dropped=int(status.get("dropped") or 0),
+        errors=int(status.get("errors") or 0),
+    )
+
+
 def status_document(
     lines: list[SourceStatus],
     hub: HubStats,
@@ -85,6 +111,7 @@ def status_document(
     pid: int,
     started_at: float,
     speed: SpeedSummary | None = None,
+    services: list[ServiceStatus] | None = None,
 ) -> StatusDocument:
     return StatusDocument(
         updated_at=wall,
@@ -100,5 +127,6 @@ def status_document(
             started_at=started_at,
         ),
         gateways=sorted(lines, key=lambda line: (line.priority, line.id)),
+        services=sorted(services or [], key=lambda line: line.id),
         speed=speed,
     )

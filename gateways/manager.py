@@ -32,7 +32,7 @@ EXCHANGE = "simexchange"
 
 @dataclass
 class ChildProcess:
-    name: str  # the pid file's name: ``worker-<account>`` or ``simexchange``
+    name: str  # the pid file's name: ``worker-<account>``, ``program-<account>``, ``simexchange``
     account: str  # "" for the simulated exchange
     proc: subprocess.Popen[bytes]
     started: float
@@ -57,11 +57,15 @@ class ProcessManager:
         before binding sockets: a leftover worker would push into the new hub's ingest)."""
         return self.pidfiles.end_leftovers() if self.pidfiles is not None else []
 
-    def _spawn(self, name: str, argv: list[str], **popen: Any) -> subprocess.Popen[bytes]:
+    def _spawn(
+        self, name: str, argv: list[str], prefix: list[str] | None = None, **popen: Any
+    ) -> subprocess.Popen[bytes]:
+        """Start ``argv`` (after ``prefix``, a program that ``exec``s it: the pid file
+        records ``argv``, the command line the process has once it runs)."""
         env = dict(os.environ)
         env["PYTHONPATH"] = str(PROJECT_DIR) + os.pathsep + env.get("PYTHONPATH", "")
         proc = subprocess.Popen(
-            argv,
+            [*(prefix or []), *argv],
             env=env,
             # Its own process group: a Ctrl-C in the terminal reaches the hub, which then
             # ends its children in order, instead of every process at once.
@@ -145,6 +149,26 @@ class ProcessManager:
         """Whether a stopped worker of ``account`` has not exited yet (its successor waits:
         two vn.py instances must not share one flow directory)."""
         return any(c.account == account for c in self.stopping.values())
+
+    # -- supervised programs (the data services) ---------------------------------------
+
+    def start_program(self, account: str, argv: list[str]) -> int:
+        """Start a supervised program that is not a gateway worker (``python -m
+        services.runner ...``) under ``account``, its heartbeat's account (``svc-bars``).
+
+        It is kept with the workers, so ``stop``, ``is_ending``, ``step`` and ``stop_all``
+        treat it alike. It dies with the hub through ``gateways.child_exec``, which arms
+        the parent-death signal before it ``exec``s ``argv``: the program need not import
+        ``gateways`` for that (the services room stays independent of this one).
+        """
+        if account in self.workers:
+            raise RuntimeError(f"{account} already runs (pid {self.workers[account].pid})")
+        name = f"program-{account}"
+        prefix = [self.python, "-m", "gateways.child_exec", str(os.getpid())]
+        proc = self._spawn(name, [self.python, *argv], prefix=prefix, cwd=PROJECT_DIR)
+        self.workers[account] = ChildProcess(name, account, proc, time.monotonic())
+        log.info("%s: started (pid %d)", account, proc.pid)
+        return proc.pid
 
     # -- the simulated exchange --------------------------------------------------------
 

@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core import checks
 
 from engine.states import FailoverMode
+from services.bars import DAILY, interval_step
+from services.runner import SERVICES
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -85,4 +87,40 @@ def check_failover(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 id="mdhub.E006",
             )
         )
+    return errors
+
+
+@checks.register("mdhub")
+def check_services(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """The data services' settings (docs/services.md): runhub passes them to each service."""
+    errors: list[checks.CheckMessage] = []
+    unknown = [name for name in settings.MDHUB_SERVICES if name not in SERVICES]
+    if unknown:
+        errors.append(
+            checks.Error(
+                f"MDHUB_SERVICES names unknown services: {', '.join(unknown)}.",
+                hint=f"Choose from {', '.join(SERVICES)} (comma-separated), or leave it empty for none.",
+                id="mdhub.E007",
+            )
+        )
+    bad = [i for i in settings.MDHUB_BARS_INTERVALS if i != DAILY and interval_step(i) is None]
+    if bad or not settings.MDHUB_BARS_INTERVALS:
+        what = f"holds unknown intervals: {', '.join(bad)}" if bad else "is empty"
+        errors.append(
+            checks.Error(
+                f"MDHUB_BARS_INTERVALS {what}.",
+                hint="Use 1m, 5m, 15m, 30m, 1h, d or whole seconds such as 5s, comma-separated.",
+                id="mdhub.E008",
+            )
+        )
+    for name in ("MDHUB_BARS_GRACE_MS", "MDHUB_GREEKS_THROTTLE_MS"):
+        value = getattr(settings, name)
+        if value < 0:
+            errors.append(
+                checks.Error(
+                    f"{name} is {value:g}; it must be 0 or more milliseconds.",
+                    hint=f"Unset {name} for its default (docs/services.md).",
+                    id="mdhub.E009",
+                )
+            )
     return errors

@@ -12,6 +12,7 @@ from aggregation.models import Contract
 from engine.config import AccountConfig, EngineConfig
 from engine.health import HealthConfig
 from engine.restart_policy import RestartConfig
+from engine.services import ServiceConfig
 from engine.states import FailoverMode
 from monitoring.calendar_store import load_calendar
 
@@ -79,6 +80,31 @@ def restart_config() -> RestartConfig:
     )
 
 
+def service_args(name: str) -> tuple[str, ...]:
+    """A service's own settings as ``services.runner`` flags (checked by ``mdhub.E007``–``E009``)."""
+    if name == "bars":
+        return (
+            f"--intervals={','.join(settings.MDHUB_BARS_INTERVALS)}",
+            f"--grace-ms={settings.MDHUB_BARS_GRACE_MS:g}",
+            "--flat" if settings.MDHUB_BARS_FLAT else "--no-flat",
+        )
+    if name == "greeks":
+        args = [
+            f"--throttle-ms={settings.MDHUB_GREEKS_THROTTLE_MS:g}",
+            f"--rate={settings.MDHUB_GREEKS_RATE:g}",
+            f"--dividend={settings.MDHUB_GREEKS_DIVIDEND:g}",
+        ]
+        if settings.MDHUB_OPTION_CONTRACTS:
+            args.append(f"--contracts={settings.MDHUB_OPTION_CONTRACTS}")
+        return tuple(args)
+    return ()
+
+
+def services_config() -> list[ServiceConfig]:
+    # dict.fromkeys: "bars,bars" runs one bar service (one account, one process).
+    return [ServiceConfig(name, service_args(name)) for name in dict.fromkeys(settings.MDHUB_SERVICES)]
+
+
 def load_engine_config() -> EngineConfig:
     contracts = list(Contract.objects.filter(is_subscribed=True))
     return EngineConfig(
@@ -100,4 +126,5 @@ def load_engine_config() -> EngineConfig:
         subscribe_batch=settings.MDHUB_SUBSCRIBE_BATCH,
         health=health_config(),
         restart=restart_config(),
+        services=services_config(),
     )

@@ -226,6 +226,17 @@ MDHUB_RESTART_BACKOFF_MAX = env_float("MDHUB_RESTART_BACKOFF_MAX", 60.0)
 MDHUB_RESTART_BUDGET = env_int("MDHUB_RESTART_BUDGET", 5)
 MDHUB_RESTART_BUDGET_WINDOW = env_float("MDHUB_RESTART_BUDGET_WINDOW", 600.0)
 MDHUB_FAILED_RETRY = env_float("MDHUB_FAILED_RETRY", 300.0)
+# Data services runhub starts and supervises (docs/services.md), comma-separated: bars,
+# greeks. Bars by default: every strategy needs them and they cost one light process;
+# Greeks only mean something with option contracts (and load numpy/scipy), so opt in.
+MDHUB_SERVICES = env_list("MDHUB_SERVICES", ["bars"])
+MDHUB_BARS_INTERVALS = env_list("MDHUB_BARS_INTERVALS", ["1m", "5m", "15m", "30m", "1h", "d"])
+MDHUB_BARS_FLAT = env_bool("MDHUB_BARS_FLAT", True)
+MDHUB_BARS_GRACE_MS = env_float("MDHUB_BARS_GRACE_MS", 2000.0)
+MDHUB_GREEKS_THROTTLE_MS = env_float("MDHUB_GREEKS_THROTTLE_MS", 500.0)
+MDHUB_GREEKS_RATE = env_float("MDHUB_GREEKS_RATE", 0.015)
+MDHUB_GREEKS_DIVIDEND = env_float("MDHUB_GREEKS_DIVIDEND", 0.0)
+MDHUB_OPTION_CONTRACTS = env_str("MDHUB_OPTION_CONTRACTS", "")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING
 
-from aggregation.exchange_time import CHINA_TZ
+from aggregation.exchange_time import CHINA_TZ as CHINA_TZ  # re-exported to bars, greeks, runner
 
 if TYPE_CHECKING:
     from aggregation.sessions import SessionWindow, TradingCalendar
