@@ -7,6 +7,7 @@ statistics can hold the contract.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from dataclasses import dataclass
 from datetime import date
@@ -43,6 +44,8 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     with _lock:
         if _connection is None:
             _connection = duckdb.connect(":memory:")
+            # Closed before the interpreter tears DuckDB's bindings down (else they report leaks).
+            atexit.register(_connection.close)
         return _connection.cursor()
 
 

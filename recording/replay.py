@@ -213,7 +213,11 @@ class ReplayServer:
         self.pub.send(payload)
         return True
 
-    def run(self, stop: threading.Event | None = None, wait_timeout: float | None = None) -> ReplayStats:
+    def run(
+        self, stop: threading.Event | None = None, wait_timeout: float | None = None, linger: float = 0.0
+    ) -> ReplayStats:
+        """Play the day (after ``wait_for_client``); then answer snapshots for ``linger``
+        seconds more (or until ``stop``), for clients that join at the end."""
         stop = stop or threading.Event()
         if not self.parts or not self.wait_for_client(stop, wait_timeout):
             return self.stats
@@ -260,6 +264,9 @@ class ReplayServer:
             self.stats.seconds,
             self.stats.rate,
         )
+        until = time.monotonic() + linger
+        while not stop.is_set() and time.monotonic() < until:
+            self._service(50)
         return self.stats
 
     def close(self) -> None:
