@@ -60,7 +60,8 @@ def test_no_child_survives_a_kill_9_of_the_hub_and_a_new_hub_starts_clean(hub: H
     assert hub.proc is not None
     first = wait_logged_in_under(hub, hub.proc.pid)
     pids = child_pids(hub)
-    assert set(pids) == {"simexchange", *(f"worker-{a}" for a in SOURCES)}, pids
+    # The bar service (MDHUB_SERVICES' default) is a child too: it must die with the hub as well.
+    assert set(pids) == {"simexchange", "program-svc-bars", *(f"worker-{a}" for a in SOURCES)}, pids
     assert {pids[f"worker-{a}"] for a in SOURCES} == {first[a]["pid"] for a in SOURCES}
 
     hub.proc.send_signal(signal.SIGKILL)

@@ -19,7 +19,8 @@ from tests.hub_process import PROJECT, HubProcess
 
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubProcess]:
-    process = HubProcess(tmp_path, MDHUB_SIM_RATE="5")
+    # The test runs the service itself: the hub supervises none (tests/test_services_supervised.py).
+    process = HubProcess(tmp_path, MDHUB_SIM_RATE="5", MDHUB_SERVICES="")
     process.manage("migrate", "--noinput")
     process.manage("seed_demo")
     yield process
