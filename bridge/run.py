@@ -45,6 +45,9 @@ from bridge.stream import ensure_stream
 log = logging.getLogger("mdhub.bridge")
 
 STATUS_INTERVAL = 1.0
+# After a publish JetStream did not store: wait this long before publishing again (a stream
+# electing its leader answers "no responders" for a few seconds; hammering it helps nobody).
+RETRY_PAUSE = 0.25
 
 
 @dataclass(slots=True)
@@ -87,6 +90,8 @@ class Publisher:
         self.stopping = False
         self.nc: Client | None = None
         self.js: JetStreamContext | None = None
+        self.retry_at = 0.0
+        self.failing = False
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -148,7 +153,7 @@ class Publisher:
         """Acknowledgements, time-outs, then new publishes; True when it did something."""
         worked = self._take_acks()
         assert self.nc is not None and self.js is not None
-        if not self.nc.is_connected:
+        if not self.nc.is_connected or time.monotonic() < self.retry_at:
             return worked
         room = self.config.inflight - len(self.unacked)
         if room <= 0:
@@ -191,6 +196,9 @@ class Publisher:
                     self._go_back(head, f"{type(exc).__name__}: {exc}" if exc else "cancelled")
                     return True
                 ack = head.future.result()
+                if self.failing:
+                    self.failing = False
+                    log.info("JetStream stores again")
                 if ack.duplicate:
                     self.status.duplicates += 1
                 else:
@@ -210,7 +218,11 @@ class Publisher:
         """Publish again from ``head``, in order; the rest in flight is cancelled (what was
         stored comes back as a duplicate)."""
         self.status.failures += 1
-        log.warning("JetStream did not store a message (%s): publishing again from it", why)
+        self.retry_at = time.monotonic() + RETRY_PAUSE
+        # One WARNING per incident (an outage fails every retry), the rest at DEBUG.
+        level = logging.DEBUG if self.failing else logging.WARNING
+        self.failing = True
+        log.log(level, "JetStream did not store a message (%s): publishing again from it", why)
         entries = [head.entry]
         for item in self.unacked:
             item.future.cancel()
