@@ -12,6 +12,8 @@ import { useSessionStore } from "@/stores/session";
 
 const NAV = [
   { href: "/", label: "Status" },
+  { href: "/sources", label: "Sources" },
+  { href: "/contracts", label: "Contracts" },
   { href: "/accounts", label: "Accounts" },
   { href: "/logs", label: "Logs" },
 ];

@@ -14,7 +14,11 @@ import type {
   HubEvent,
   LogLevel,
   LogRecord,
+  ContractRow,
+  HistoryAnswer,
   Paged,
+  SpeedAnswer,
+  TimelineAnswer,
   User,
 } from "@/lib/types";
 
@@ -352,4 +356,26 @@ export interface EventQuery {
 
 export function getEvents(params: EventQuery = {}, signal?: AbortSignal): Promise<Paged<HubEvent>> {
   return request<Paged<HubEvent>>(`/api/events${query({ ...params })}`, { signal });
+}
+
+export function getSpeed(signal?: AbortSignal): Promise<SpeedAnswer> {
+  return request<SpeedAnswer>("/api/sources/speed", { signal });
+}
+
+export function getSourceHistory(minutes: number, signal?: AbortSignal): Promise<HistoryAnswer> {
+  return request<HistoryAnswer>(`/api/sources/history${query({ minutes })}`, { signal });
+}
+
+export function getStateTimeline(minutes: number, signal?: AbortSignal): Promise<TimelineAnswer> {
+  return request<TimelineAnswer>(`/api/sources/timeline${query({ minutes })}`, { signal });
+}
+
+export interface ContractQuery {
+  q?: string | null;
+  limit?: number;
+  offset?: number;
+}
+
+export function getContracts(params: ContractQuery = {}, signal?: AbortSignal): Promise<Paged<ContractRow>> {
+  return request<Paged<ContractRow>>(`/api/contracts${query({ ...params })}`, { signal });
 }

@@ -165,3 +165,98 @@ export type HubFrame =
 
 /** Frames the client may send on /ws/. */
 export type ClientFrame = { type: "logs.filter"; level: LogLevel };
+
+// --- where each source's speed comes from (/api/sources/*, /api/contracts) ---------------
+
+export const SESSIONS = ["day", "night"] as const;
+export type Session = (typeof SESSIONS)[number];
+
+export interface SpeedRow {
+  source: string;
+  exchange: string;
+  product: string;
+  session: Session;
+  copies: number;
+  first: number;
+  late: number;
+  too_late: number;
+  first_share: number;
+  late_p50_ms: number | null;
+  late_p99_ms: number | null;
+  late_hist: number[][];
+}
+
+export interface Fastest {
+  exchange: string;
+  product: string;
+  session: Session;
+  source: string;
+  first_share: number;
+  runner_up: string | null;
+  runner_up_late_p50_ms: number | null;
+}
+
+export interface SpeedAnswer {
+  engine: EngineState;
+  updated_at: number | null;
+  session: Session | null;
+  rows: SpeedRow[];
+  fastest: Fastest[];
+}
+
+export interface HistoryValue {
+  tick_rate: number | null;
+  latency_p50_ms: number | null;
+  latency_p99_ms: number | null;
+  first_share: number | null;
+  state: string;
+}
+
+export interface HistoryPoint {
+  ts: number;
+  values: Record<string, HistoryValue>;
+}
+
+export interface HistoryAnswer {
+  step_seconds: number;
+  sources: string[];
+  points: HistoryPoint[];
+}
+
+export interface Segment {
+  state: GatewayState;
+  start: number;
+  end: number;
+  reason: string;
+}
+
+export interface SourceTimeline {
+  id: string;
+  segments: Segment[];
+}
+
+export interface TimelineAnswer {
+  since: number;
+  until: number;
+  truncated: boolean;
+  sources: SourceTimeline[];
+}
+
+export interface ContractSource {
+  source: string;
+  first: number;
+  late: number;
+  late_p50_ms: number | null;
+}
+
+export interface ContractRow {
+  vt_symbol: string;
+  exchange: string;
+  product: string;
+  last_price: number | null;
+  exchange_time: number | null;
+  received_at: number | null;
+  seq: number;
+  winner: string;
+  sources: ContractSource[];
+}
