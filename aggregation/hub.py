@@ -95,6 +95,8 @@ class HubStats:
     malformed: int = 0
     snapshot_requests: int = 0
     upstream_subscriptions: int = 0
+    # Client subscriptions the engine's gate refused (not in the contract universe).
+    upstream_refused: int = 0
 
 
 class TickHub:
@@ -140,6 +142,9 @@ class TickHub:
         self.sources: dict[bytes, SourceStats] = {}
         self.stats = HubStats()
         self.subscribed: set[str] = set()
+        # Which on-demand client subscriptions may go upstream: the engine's decision
+        # (engine.universe_roll); the hub only counts the refusals. None: any.
+        self.upstream_allowed: Callable[[str], bool] | None = None
         # Tick frame head → (source, its topic's ``recent.get``, topic state, topic, watched).
         self._routes: dict[bytes, _Route] = {}
         # Every source's copies per exchange, product and session (docs/api.md, /api/sources/speed).
@@ -388,6 +393,10 @@ class TickHub:
             symbol, dot, exchange = vt_symbol.rpartition(".")
             # Only a whole vt_symbol can be subscribed upstream; a prefix (tick.rb) cannot.
             if dot and symbol and exchange.isupper() and vt_symbol not in self.subscribed:
+                if self.upstream_allowed is not None and not self.upstream_allowed(vt_symbol):
+                    self.stats.upstream_refused += 1
+                    log.debug("client asked for %s: not in the contract universe, refused", vt_symbol)
+                    continue
                 self.subscribe_upstream([vt_symbol])
                 self.stats.upstream_subscriptions += 1
                 log.info("client asked for %s: subscribed upstream", vt_symbol)

@@ -59,6 +59,7 @@ from engine.states import (
     SourceState,
 )
 from engine.status import service_status, source_status, status_document
+from engine.universe_roll import UniverseRoll, roll_universe
 from gateways.kinds import is_simulated
 from gateways.manager import ProcessManager
 
@@ -103,12 +104,17 @@ class Engine:
             journal=open_journal(config.journal_dir, calendar.is_trading_day if calendar else None),
             recovery_addr=config.recovery_addr or None,
         )
-        self.hub.subscribed.update(config.subscriptions)
+        # Subscription names (contracts, products ``rb``, main contracts ``rb.main``) for
+        # the exchange day, rolled daily by ``roll_universe``; it also gates clients'
+        # on-demand subscriptions (the hub counts the refusals).
+        self.universe = UniverseRoll(list(config.subscriptions), list(config.contracts))
+        self.hub.upstream_allowed = self.universe.allowed
         self.publisher: Publisher = publisher or NullPublisher()
         self.calendar: TradingCalendar | None = calendar_from_spec(config.calendar)
         self.sources: dict[str, Source] = {}
         for account in config.accounts:
             self.add_source(account)
+        roll_universe(self)
         self.watch_canaries()
         self.services: dict[str, SupervisedService] = {
             c.account: SupervisedService(c, RestartBudget(config.restart)) for c in config.services
@@ -206,6 +212,7 @@ class Engine:
     def supervise(self, now: float) -> None:
         self.reap(now)
         self.run_commands(now)
+        roll_universe(self)
         for source in self.sources.values():
             self.judge(source, now)
             self.restart_due(source, now)
