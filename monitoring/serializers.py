@@ -67,12 +67,32 @@ class GatewayStatusSerializer(serializers.Serializer[dict[str, Any]]):
     drops = serializers.DictField(child=serializers.IntegerField(), required=False)
 
 
+class ServiceStatusSerializer(serializers.Serializer[dict[str, Any]]):
+    """A data service the hub supervises (engine.records.ServiceStatus): not a source."""
+
+    id = serializers.CharField(help_text="Its account, svc-<service>: the source of its records.")
+    service = serializers.CharField()
+    state = serializers.ChoiceField(choices=live_state.STATES)
+    state_reason = serializers.CharField()
+    state_since = serializers.FloatField(allow_null=True, help_text="Epoch seconds.")
+    pid = serializers.IntegerField(allow_null=True)
+    restarts = serializers.IntegerField()
+    last_heartbeat_age = serializers.FloatField(allow_null=True, help_text="Seconds; null if none yet.")
+    ticks = serializers.IntegerField(help_text="Ticks it has read.")
+    records = serializers.IntegerField(help_text="Records it has pushed into the hub.")
+    forwarded = serializers.IntegerField(help_text="Of those, what the hub forwarded.")
+    dropped = serializers.IntegerField()
+    errors = serializers.IntegerField()
+
+
 class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
     engine = serializers.ChoiceField(choices=["online", "offline"])
     updated_at = serializers.FloatField(allow_null=True)
     mode = serializers.CharField(allow_null=True)
     primary = serializers.CharField(allow_null=True)
     gateways = GatewayStatusSerializer(many=True)
+    # Absent while the engine is offline (the document is then built from the accounts).
+    services = ServiceStatusSerializer(many=True, required=False)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -103,12 +103,32 @@ export interface GatewayStatus {
 export const ENGINE_STATES = ["online", "offline"] as const;
 export type EngineState = (typeof ENGINE_STATES)[number];
 
+/** A data service the hub supervises (bars, greeks): not a source. */
+export interface ServiceStatus {
+  /** Its account, svc-<service>: the source of its records. */
+  id: string;
+  service: string;
+  state: GatewayState;
+  state_reason: string;
+  state_since: number | null;
+  pid: number | null;
+  restarts: number;
+  last_heartbeat_age: number | null;
+  ticks: number;
+  records: number;
+  forwarded: number;
+  dropped: number;
+  errors: number;
+}
+
 export interface GatewaysSnapshot {
   engine: EngineState;
   updated_at: number | null;
   mode: string | null;
   primary: string | null;
   gateways: GatewayStatus[];
+  /** Absent while the engine is offline. */
+  services?: ServiceStatus[];
 }
 
 export const GATEWAY_COMMANDS = ["start", "stop", "restart"] as const;

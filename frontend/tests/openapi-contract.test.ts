@@ -25,6 +25,7 @@ import {
   type GatewayStatus,
   type GatewayTypeInfo,
   type GatewaysSnapshot,
+  type ServiceStatus,
   type HubEvent,
   type LogRecord,
   type SettingSpec,
@@ -63,7 +64,24 @@ const GATEWAYS_SNAPSHOT_FIELDS = {
   mode: "required|null",
   primary: "required|null",
   gateways: "required",
+  services: "optional",
 } as const satisfies FieldTable<GatewaysSnapshot>;
+
+const SERVICE_STATUS_FIELDS = {
+  id: "required",
+  service: "required",
+  state: "required",
+  state_reason: "required",
+  state_since: "required|null",
+  pid: "required|null",
+  restarts: "required",
+  last_heartbeat_age: "required|null",
+  ticks: "required",
+  records: "required",
+  forwarded: "required",
+  dropped: "required",
+  errors: "required",
+} as const satisfies FieldTable<ServiceStatus>;
 
 const ACCOUNT_FIELDS = {
   id: "required",
@@ -223,6 +241,7 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
   it("has every field of the documents it reads, with the schema's presence and nullability", () => {
     expectFields("GatewayStatus", GATEWAY_STATUS_FIELDS);
     expectFields("GatewaysSnapshot", GATEWAYS_SNAPSHOT_FIELDS);
+    expectFields("ServiceStatus", SERVICE_STATUS_FIELDS);
     expectFields("MarketDataAccount", ACCOUNT_FIELDS);
     expectFields("Event", EVENT_FIELDS);
     expectFields("LogRecord", LOG_RECORD_FIELDS);
