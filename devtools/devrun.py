@@ -1,7 +1,12 @@
 """``./dev run``'s programs: a private Redis, the web (Daphne), the hub and django-q2's
 cluster, supervised by :mod:`devtools.supervise`.
 
-    python -m devtools.devrun [--web-port 8000] [--redis-port 6390]
+    python -m devtools.devrun [--web-port 8000] [--redis-port 6390] [--broker-loopback]
+
+``--broker-loopback`` adds the broker path (docs/loopback.md): the loopback CTP/SOPT front,
+fed by the hub's simulated exchange, and three more demo sources on it — two ``ctp``
+accounts and one ``sopt`` account running the pinned vn.py gateways — beside the sim ones.
+Without it, ``seed_demo`` leaves those accounts disabled.
 
 Started in that order; stopped hub first (it publishes into Redis to the end), then the
 cluster, the web and Redis last, so nothing is left retrying a Redis that is already gone.
@@ -29,7 +34,17 @@ def redis_answers(url: str) -> bool:
         return False
 
 
-def programs(web_port: int, redis_port: int, run_dir: Path) -> tuple[list[Program], str]:
+def loopback_front(run_dir: Path, port: int) -> Program:
+    """The loopback front on ``port``, fed by the simulated exchange the hub starts (its
+    default address under the run directory: the hub's sim sources keep it running)."""
+    argv = [sys.executable, "-m", "gateways.loopback.front", "serve", "--listen", f"tcp://127.0.0.1:{port}"]
+    argv += ["--sim", f"ipc://{run_dir / 'sim.ipc'}", "--control", f"ipc://{run_dir / 'loopctl.ipc'}"]
+    return Program("loopback-front", argv)
+
+
+def programs(
+    web_port: int, redis_port: int, run_dir: Path, broker_loopback: int = 0
+) -> tuple[list[Program], str]:
     python = sys.executable
     manage = str(ROOT / "manage.py")
     found: list[Program] = []
@@ -46,7 +61,14 @@ def programs(web_port: int, redis_port: int, run_dir: Path) -> tuple[list[Progra
             found.append(Program("redis", argv, ready=lambda: redis_answers(redis_url)))
     env = {"REDIS_URL": redis_url}
     found.append(Program("migrate", [python, manage, "migrate", "--noinput"], env, oneshot=True))
-    found.append(Program("seed", [python, manage, "seed_demo"], env, oneshot=True))
+    seed = [python, manage, "seed_demo"]
+    if broker_loopback:
+        # The libraries are built by ./dev setup; this is a no-op then, and builds them if not.
+        build = [python, "-m", "gateways.loopback.build"]
+        found.append(Program("loopback-build", build, env, oneshot=True))
+        seed += ["--broker-loopback", f"tcp://127.0.0.1:{broker_loopback}"]
+        found.append(loopback_front(run_dir, broker_loopback))
+    found.append(Program("seed", seed, env, oneshot=True))
     daphne = str(Path(python).with_name("daphne"))
     web = [daphne, "-b", "127.0.0.1", "-p", str(web_port), "mdhub_project.asgi:application"]
     found.append(Program("web", web, env))
@@ -60,9 +82,20 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--web-port", type=int, default=int(os.environ.get("MDHUB_WEB_PORT", "8000")))
     parser.add_argument("--redis-port", type=int, default=int(os.environ.get("MDHUB_REDIS_PORT", "6390")))
     parser.add_argument("--run-dir", type=Path, default=Path(os.environ.get("MDHUB_RUN_DIR", ROOT / "run")))
+    parser.add_argument(
+        "--broker-loopback",
+        action="store_true",
+        help="also run the loopback CTP/SOPT front and two ctp + one sopt demo accounts on it",
+    )
+    parser.add_argument(
+        "--loopback-port", type=int, default=int(os.environ.get("MDHUB_LOOPBACK_PORT", "41213"))
+    )
     args = parser.parse_args(argv)
-    found, _ = programs(args.web_port, args.redis_port, args.run_dir)
-    supervisor = Supervisor(found, stop_order=["hub", "qcluster", "web", "redis"])
+    port = args.loopback_port if args.broker_loopback else 0
+    found, _ = programs(args.web_port, args.redis_port, args.run_dir, port)
+    # The front outlives the hub's workers (they log out of it), then goes before Redis.
+    order = ["hub", "loopback-front", "qcluster", "web", "redis"]
+    supervisor = Supervisor(found, stop_order=order)
     supervisor.say(
         f"web on http://127.0.0.1:{args.web_port}/ (admin at /admin/, API docs at /api/docs); "
         "Ctrl-C stops everything"

@@ -33,6 +33,16 @@ DEMO_SOURCES = [
 DEMO_DESCRIPTION = "Simulated source (demo)"
 # The canaries are these products' main contracts: the most traded, so always ticking.
 DEMO_CANARY_PRODUCTS = ("rb", "IF")
+# The broker path's demo (``./dev run --broker-loopback``, docs/loopback.md): the pinned
+# vn.py gateways against the loopback front. Their canaries name main contracts, which the
+# engine resolves each exchange day (aggregation.universe).
+LOOPBACK_SOURCES = [
+    # (id, kind, priority, canary)
+    ("ctp-a", "ctp", 4, "rb.main"),
+    ("ctp-b", "ctp", 5, "rb.main"),
+    ("sopt-a", "sopt", 6, "510050.main"),
+]
+LOOPBACK_DESCRIPTION = "Loopback broker source (demo)"
 # The fixed option code of demos seeded before codes rolled with the calendar.
 LEGACY_DEMO_CONTRACTS = frozenset({"10008888.SSE"})
 
@@ -64,6 +74,13 @@ class Command(BaseCommand):
             default=None,
             help="the exchange date to seed for (YYYY-MM-DD; default: today in Asia/Shanghai)",
         )
+        parser.add_argument(
+            "--broker-loopback",
+            metavar="MD_ADDRESS",
+            default="",
+            help="create or enable the loopback broker demo sources on this front (tcp://host:port); "
+            "without it they are left disabled",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         today: date = options["today"] or exchange_today()
@@ -85,6 +102,42 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {len(DEMO_SOURCES)} simulated sources: sim-a, sim-b, sim-c")
         elif self._demo_accounts().exists():
             self._roll_forward(universe, today)
+        self._loopback_sources(options["broker_loopback"])
+
+    def _loopback_sources(self, md_address: str) -> None:
+        """With a front address: the broker demo's accounts, created or pointed at it and
+        enabled. Without: those that exist are disabled (no front runs to log in to)."""
+        ids = [source[0] for source in LOOPBACK_SOURCES]
+        if not md_address:
+            stale = MarketDataAccount.objects.filter(id__in=ids, is_enabled=True, settings__loopback=True)
+            if count := stale.update(is_enabled=False):
+                self.stdout.write(f"Disabled {count} loopback broker demo source(s) (no --broker-loopback)")
+            return
+        for account_id, kind, priority, canary in LOOPBACK_SOURCES:
+            settings = {
+                "userID": account_id,
+                "password": "loopback-demo",  # the loopback front checks none
+                "brokerID": "9999",
+                "mdAddress": md_address,
+                "loopback": True,
+            }
+            account = MarketDataAccount.objects.filter(id=account_id).first()
+            if account is None:
+                MarketDataAccount.objects.create(
+                    id=account_id,
+                    gateway_type=kind,
+                    settings=settings,
+                    priority=priority,
+                    is_enabled=True,
+                    description=LOOPBACK_DESCRIPTION,
+                    canaries=[canary],
+                )
+                self.stdout.write(f"Created the loopback broker demo source {account_id} ({kind})")
+            elif account.settings.get("loopback") and (
+                account.settings != settings or not account.is_enabled
+            ):
+                account.settings, account.is_enabled = settings, True
+                account.save(update_fields=["settings", "is_enabled", "updated_at"])
 
     def _demo_accounts(self) -> Any:
         return MarketDataAccount.objects.filter(
