@@ -79,66 +79,78 @@ def run_operator_command(engine: Engine, queued: OperatorCommand, now: float) ->
 # -- account changes ----------------------------------------------------------------------
 
 
-def account_added(engine: Engine, account: AccountConfig, now: float) -> None:
+def account_added(engine: Engine, account: AccountConfig, now: float, note: str = "") -> None:
     added = engine.add_source(account)
     if account.enabled:
-        engine.record(EventKind.COMMAND, account.id, "account added")
+        engine.record(EventKind.COMMAND, account.id, f"account added{note}")
         engine.launch(added, now)
 
 
-def account_deleted(engine: Engine, source: Source, now: float) -> None:
-    engine.stop_source(source, now, "account deleted")
+def account_deleted(engine: Engine, source: Source, now: float, note: str = "") -> None:
+    engine.stop_source(source, now, f"account deleted{note}")
     del engine.sources[source.id]
 
 
-def account_disabled(engine: Engine, source: Source, now: float) -> None:
-    engine.stop_source(source, now, "account disabled")
+def account_disabled(engine: Engine, source: Source, now: float, note: str = "") -> None:
+    engine.stop_source(source, now, f"account disabled{note}")
 
 
-def account_enabled(engine: Engine, source: Source, now: float) -> None:
-    engine.record(EventKind.COMMAND, source.id, "account enabled")
+def account_enabled(engine: Engine, source: Source, now: float, note: str = "") -> None:
+    engine.record(EventKind.COMMAND, source.id, f"account enabled{note}")
     source.budget.reset()
     engine.launch(source, now)
 
 
-def account_settings_changed(engine: Engine, source: Source, now: float) -> None:
-    engine.hard_restart(source, now, "account settings changed", manual=True)
+def account_settings_changed(engine: Engine, source: Source, now: float, note: str = "") -> None:
+    engine.hard_restart(source, now, f"account settings changed{note}", manual=True)
 
 
-def account_reranked(engine: Engine, source: Source, old: AccountConfig, now: float) -> None:
+def account_reranked(engine: Engine, source: Source, old: AccountConfig, now: float, note: str = "") -> None:
     # Only the ranking changes: failover reads the priority on its next step, no restart.
-    engine.record(EventKind.COMMAND, source.id, f"priority {old.priority} → {source.config.priority}")
+    engine.record(EventKind.COMMAND, source.id, f"priority {old.priority} → {source.config.priority}{note}")
 
 
-def update_account(engine: Engine, source: Source, account: AccountConfig, now: float) -> None:
+def update_account(
+    engine: Engine, source: Source, account: AccountConfig, now: float, note: str = ""
+) -> None:
     """One stored account against the source the engine has for it."""
     old, source.config = source.config, account
     planned = source.running or source.launch_due is not None
     if not account.enabled:
         if planned or source.health.state != SourceState.STOPPED:
-            account_disabled(engine, source, now)
+            account_disabled(engine, source, now, note)
     elif not planned:
         if not engine.manager.is_ending(account.id):
-            account_enabled(engine, source, now)
+            account_enabled(engine, source, now, note)
     elif not old.same_process(account):
-        account_settings_changed(engine, source, now)
+        account_settings_changed(engine, source, now, note)
     elif old.priority != account.priority:
-        account_reranked(engine, source, old, now)
+        account_reranked(engine, source, old, now, note)
 
 
 def apply_accounts(engine: Engine, update: AccountsUpdate, now: float) -> None:
     """Start what was enabled or added, stop what was disabled or deleted, restart what
-    changed; a priority change only re-ranks."""
+    changed; a priority change only re-ranks.
+
+    ``accounts.changed`` names the row that changed; a difference in any other row is a
+    change the engine did not hear of (a notification lost while Redis was away, an edit
+    made straight in the database), and its event says so."""
     wanted = {a.id: a for a in update.accounts}
+
+    def note(account_id: str) -> str:
+        if not update.account or account_id == update.account:
+            return ""
+        return f" (found when {update.account} was {update.change})"
+
     for account_id, source in list(engine.sources.items()):
         if account_id not in wanted:
-            account_deleted(engine, source, now)
+            account_deleted(engine, source, now, note(account_id))
     for account in wanted.values():
         existing = engine.sources.get(account.id)
         if existing is None:
-            account_added(engine, account, now)
+            account_added(engine, account, now, note(account.id))
         else:
-            update_account(engine, existing, account, now)
+            update_account(engine, existing, account, now, note(account.id))
     engine.watch_canaries()
 
 
