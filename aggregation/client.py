@@ -56,6 +56,7 @@ import zmq
 from zmq.utils.monitor import parse_monitor_message
 
 from aggregation import wire
+from aggregation.curve import CurveKeys, make_client
 from aggregation.dedup import FirstArrival
 
 if TYPE_CHECKING:
@@ -101,6 +102,8 @@ class HubAddress:
     pub: str
     snapshot: str | None = None
     recovery: str | None = None
+    # The hub's CURVE public key (Z85, docs/access.md); None: a hub without CURVE.
+    server_key: str | None = None
 
     def __post_init__(self) -> None:
         for endpoint in (self.pub, self.snapshot, self.recovery):
@@ -294,6 +297,7 @@ class HubClient[T]:
         resume: Positions | None = None,
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
+        curve: CurveKeys | None = None,
     ) -> None: ...
 
     @overload
@@ -312,6 +316,7 @@ class HubClient[T]:
         resume: Positions | None = None,
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
+        curve: CurveKeys | None = None,
     ) -> None: ...
 
     @overload
@@ -330,6 +335,7 @@ class HubClient[T]:
         resume: Positions | None = None,
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
+        curve: CurveKeys | None = None,
     ) -> None: ...
 
     def __init__(
@@ -347,6 +353,7 @@ class HubClient[T]:
         resume: Positions | None = None,
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
+        curve: CurveKeys | None = None,
     ) -> None:
         addresses = [hubs] if isinstance(hubs, HubAddress) else list(hubs)
         if not addresses:
@@ -354,6 +361,10 @@ class HubClient[T]:
         if len({a.pub for a in addresses}) != len(addresses):
             raise ValueError("the same hub is listed twice: give each hub's PUB address once")
         self.subscription = Subscription.parse(topics)
+        # This client's CURVE key pair, for every hub that gives a ``server_key``.
+        self.curve = curve
+        if curve is None and any(a.server_key for a in addresses):
+            raise ValueError("a hub has a server_key but no curve= key pair was given for this client")
         self.snapshot = snapshot
         self.snapshot_timeout = snapshot_timeout
         self.rcvhwm = rcvhwm
@@ -387,6 +398,7 @@ class HubClient[T]:
         self.snapshots = 0
         self.snapshot_ticks = 0
         self.snapshot_timeouts = 0
+        self.snapshot_refusals = 0
         self.bad = 0
         self.recovered = 0
         self.fill_requests = 0
@@ -433,7 +445,7 @@ class HubClient[T]:
 
     def stats(self) -> dict[str, int]:
         names = ("received", "delivered", "duplicates", "late", "gaps", "stale_dropped", "restarts")
-        more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "bad")
+        more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "snapshot_refusals", "bad")
         recovery = ("recovered", "fill_requests", "fill_failures")
         return {name: getattr(self, name) for name in names + more + recovery}
 
@@ -473,6 +485,7 @@ class HubClient[T]:
     def _open(self, address: HubAddress) -> None:
         sub: zmq.Socket[bytes] = self._ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
+        self._secure(sub, address)
         sub.setsockopt(zmq.RCVHWM, self.rcvhwm)
         sub.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
         sub.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
@@ -494,6 +507,7 @@ class HubClient[T]:
             # One DEALER for the hub's life: replies carry the request id.
             dealer: zmq.Socket[bytes] = self._ctx.socket(zmq.DEALER)
             dealer.setsockopt(zmq.LINGER, 0)
+            self._secure(dealer, address)
             dealer.setsockopt(zmq.RCVHWM, 0)
             dealer.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
             dealer.setsockopt(zmq.RECONNECT_IVL_MAX, RECONNECT_IVL_MAX_MS)
@@ -509,6 +523,10 @@ class HubClient[T]:
             hub.paused = True
         else:
             self._poller.register(sub, zmq.POLLIN)
+
+    def _secure(self, sock: zmq.Socket[bytes], address: HubAddress) -> None:
+        if address.server_key and self.curve is not None:
+            make_client(sock, self.curve, address.server_key)
 
     def _snapshots_from(self, hub: _Hub) -> bool:
         return self.snapshot and hub.address.snapshot is not None
@@ -618,6 +636,7 @@ class HubClient[T]:
             self._drop_snapshot(hub)
         dealer: zmq.Socket[bytes] = self._ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
+        self._secure(dealer, hub.address)
         # A snapshot of many topics must not hit the default high-water mark of 1000.
         dealer.setsockopt(zmq.RCVHWM, 0)
         try:
@@ -656,6 +675,14 @@ class HubClient[T]:
                 frames = frames[1:]  # tolerate a REQ-style empty delimiter
             if len(frames) != 2:
                 self.bad += 1
+            elif frames[0] == b"ERR":
+                # Refused (not entitled, or past the request rate): that prefix ends empty.
+                self.snapshot_refusals += 1
+                log.warning("snapshot refused by %s: %s", hub.address.snapshot, _refusal(frames[1]))
+                snap.pending -= 1
+                if snap.pending == 0:
+                    self._finish_snapshot(hub, timed_out=False)
+                    return
             elif frames[0] == b"END":
                 snap.pending -= 1
                 count = _int_or_none(frames[1])
@@ -984,6 +1011,14 @@ class HubClient[T]:
 
 def _identity(fields: dict[str, Any]) -> dict[str, Any]:
     return fields
+
+
+def _refusal(data: bytes) -> str:
+    try:
+        reply = wire.unpack(data)
+        return f"{reply.get('error')}: {reply.get('message')}"
+    except Exception:  # noqa: BLE001 - msgpack raises several unrelated types
+        return repr(data[:200])
 
 
 def _int_or_none(data: bytes) -> int | None:

@@ -23,6 +23,8 @@ import zmq
 import zmq.backend
 from zmq.backend import zmq_poll
 
+from aggregation.access import StreamAccess, Verdict, request_refusal, user_id
+from aggregation.curve import make_server
 from aggregation.dedup import RECENT_KEYS, TopicState
 from aggregation.journal import Journal
 from aggregation.journal_service import RecoveryService
@@ -111,8 +113,14 @@ class TickHub:
         watch_topics: set[bytes] | None = None,
         journal: Journal | None = None,
         recovery_addr: str | None = None,
+        access: StreamAccess | None = None,
     ) -> None:
         self.ctx = ctx or zmq.Context.instance()
+        # CURVE + ZAP + entitlements on the client-facing sockets (docs/access.md); None: open
+        # (development on loopback; mdhub.E030 says when that is not allowed).
+        self.access = access
+        if access is not None:
+            access.start(self.ctx)
         # One epoch per hub run, on every payload (docs/wire-protocol.md): the journal's when
         # there is one (larger than any before it in its directory), else the start time.
         self.journal = journal
@@ -120,13 +128,13 @@ class TickHub:
         self._journal_q = journal.queue if journal is not None else None
         self._journal_cap = journal.capacity if journal is not None else 0
         self.ingest = self._bind(zmq.PULL, ingest_addr, rcvhwm=1_000_000)
-        self.pub = self._bind(zmq.XPUB, pub_addr, sndhwm=pub_hwm)
         # Verbose: hear every subscription, not just the first per topic, so a client that
-        # reconnects still triggers an upstream subscription.
-        self.pub.setsockopt(zmq.XPUB_VERBOSE, 1)
+        # reconnects still triggers an upstream subscription. Manual (with access): the hub
+        # applies each subscription itself once the client's entitlements allow it.
+        self.pub = self._bind(zmq.XPUB, pub_addr, sndhwm=pub_hwm, verbose=True, secure=True)
         # No send limit: a ROUTER silently drops past it, and a snapshot of thousands of
         # topics (option chains) must arrive whole.
-        self.snapshot = self._bind(zmq.ROUTER, snapshot_addr)
+        self.snapshot = self._bind(zmq.ROUTER, snapshot_addr, secure=True)
         self.snapshot.setsockopt(zmq.SNDHWM, 0)
         self.control = self._bind(zmq.PUB, control_addr)
         # A blocking receive on the ingest socket waits at most this long for the next
@@ -152,19 +160,39 @@ class TickHub:
         self._watch_topics: set[bytes] = watch_topics or set()
         self.recovery: RecoveryService | None = None
         if recovery_addr:
-            self.recovery = RecoveryService(self.ctx, recovery_addr, journal)
+            self.recovery = RecoveryService(self.ctx, recovery_addr, journal, access=access)
+        if access is not None:
+            access.watch("ticks", self.pub)
+            access.watch("snapshots", self.snapshot)
+            if self.recovery is not None:
+                access.watch("recovery", self.recovery.sock)
+            access.begin()
         if journal is not None:
             journal.start()
         if self.recovery is not None:
             self.recovery.start()
 
-    def _bind(self, kind: int, addr: str, rcvhwm: int = 0, sndhwm: int = 0) -> zmq.Socket[Any]:
+    def _bind(
+        self,
+        kind: int,
+        addr: str,
+        rcvhwm: int = 0,
+        sndhwm: int = 0,
+        verbose: bool = False,
+        secure: bool = False,
+    ) -> zmq.Socket[Any]:
         sock = self.ctx.socket(kind)
         sock.setsockopt(zmq.LINGER, 0)
         if rcvhwm:
             sock.setsockopt(zmq.RCVHWM, rcvhwm)
         if sndhwm:
             sock.setsockopt(zmq.SNDHWM, sndhwm)
+        if verbose:
+            sock.setsockopt(zmq.XPUB_VERBOSE, 1)
+            if self.access is not None:
+                sock.setsockopt(zmq.XPUB_MANUAL, 1)
+        if secure and self.access is not None:
+            make_server(sock, self.access.keys)
         sock.bind(addr)
         return sock
 
@@ -382,6 +410,9 @@ class TickHub:
         worker_log.getChild(name).log(level, "%s", msg, extra={"account": name, "from_worker": True})
 
     def _on_subscriptions(self) -> None:
+        if self.access is not None:
+            self._on_checked_subscriptions(self.access)
+            return
         while True:
             try:
                 event = self.pub.recv(zmq.NOBLOCK)
@@ -389,17 +420,58 @@ class TickHub:
                 return
             if not event or event[0] != 1 or not event[1:].startswith(TOPIC_PREFIX):
                 continue
-            vt_symbol = event[1 + len(TOPIC_PREFIX) :].decode(errors="replace")
-            symbol, dot, exchange = vt_symbol.rpartition(".")
-            # Only a whole vt_symbol can be subscribed upstream; a prefix (tick.rb) cannot.
-            if dot and symbol and exchange.isupper() and vt_symbol not in self.subscribed:
-                if self.upstream_allowed is not None and not self.upstream_allowed(vt_symbol):
-                    self.stats.upstream_refused += 1
-                    log.debug("client asked for %s: not in the contract universe, refused", vt_symbol)
-                    continue
-                self.subscribe_upstream([vt_symbol])
-                self.stats.upstream_subscriptions += 1
-                log.info("client asked for %s: subscribed upstream", vt_symbol)
+            self._on_demand(event[1 + len(TOPIC_PREFIX) :].decode(errors="replace"))
+
+    def _on_checked_subscriptions(self, access: StreamAccess) -> None:
+        """XPUB_MANUAL: each (un)subscription names its client (``User-Id``); the hub applies
+        it only inside the client's entitlements and quota. ``setsockopt`` applies to the
+        connection the last message came from, so each is decided before the next is read."""
+        policy = access.policy
+        pub = self.pub
+        while True:
+            try:
+                frame = pub.recv(zmq.NOBLOCK, copy=False)
+            except zmq.Again:
+                return
+            event = frame.bytes
+            if not event or event[0] > 1:
+                continue
+            topic = event[1:]
+            name = user_id(frame)
+            if not name:
+                # libzmq's own unsubscriptions for a connection that went away: it has
+                # already dropped them; there is no connection to apply anything to.
+                continue
+            if event[0] == 0:
+                policy.unsubscribe(name, topic)
+                pub.setsockopt(zmq.UNSUBSCRIBE, topic)
+                continue
+            verdict = policy.subscribe(name, topic)
+            if verdict is not Verdict.OK:
+                log.debug("client %s: subscription %.80r refused (%s)", name, topic, verdict)
+                continue
+            pub.setsockopt(zmq.SUBSCRIBE, topic)
+            if topic.startswith(TOPIC_PREFIX):
+                vt_symbol = topic[len(TOPIC_PREFIX) :].decode(errors="replace")
+                # The quota counts whole contracts the hub would subscribe for this client.
+                symbol, dot, exchange = vt_symbol.rpartition(".")
+                wanted = dot and symbol and exchange.isupper() and vt_symbol not in self.subscribed
+                if wanted and policy.upstream(name, vt_symbol) is Verdict.OK:
+                    self._on_demand(vt_symbol)
+
+    def _on_demand(self, vt_symbol: str) -> None:
+        """A client subscribed to ``vt_symbol``: subscribe it upstream when it is a whole
+        contract the hub does not subscribe yet."""
+        symbol, dot, exchange = vt_symbol.rpartition(".")
+        # Only a whole vt_symbol can be subscribed upstream; a prefix (tick.rb) cannot.
+        if dot and symbol and exchange.isupper() and vt_symbol not in self.subscribed:
+            if self.upstream_allowed is not None and not self.upstream_allowed(vt_symbol):
+                self.stats.upstream_refused += 1
+                log.debug("client asked for %s: not in the contract universe, refused", vt_symbol)
+                return
+            self.subscribe_upstream([vt_symbol])
+            self.stats.upstream_subscriptions += 1
+            log.info("client asked for %s: subscribed upstream", vt_symbol)
 
     def subscribe_upstream(self, vt_symbols: list[str], account: str = "*") -> None:
         if account == "*":
@@ -415,16 +487,26 @@ class TickHub:
         self.control.send_multipart((b"*", pack({"cmd": "heartbeat"})))
 
     def _on_snapshot_requests(self) -> None:
+        access = self.access
         while True:
             try:
-                frames = self.snapshot.recv_multipart(zmq.NOBLOCK)
+                parts = self.snapshot.recv_multipart(zmq.NOBLOCK, copy=False)
             except zmq.Again:
                 return
+            frames = [part.bytes for part in parts]
             if len(frames) != 3 or frames[1] != b"SNAP":
                 self.stats.malformed += 1
                 continue
             identity, _, prefix = frames
             self.stats.snapshot_requests += 1
+            if access is not None:
+                name = user_id(parts[1])
+                verdict = access.policy.request(name, prefix)
+                if verdict is not Verdict.OK:
+                    # [ERR, {error, message}] instead of the ticks (docs/access.md).
+                    refusal = {"error": str(verdict), "message": request_refusal(verdict, name, prefix)}
+                    self.snapshot.send_multipart((identity, b"ERR", pack(refusal)))
+                    continue
             count = 0
             for topic, payload in list(self.last_value.items()):
                 if topic.startswith(prefix):
@@ -437,5 +519,7 @@ class TickHub:
             self.recovery.close()
         if self.journal is not None:
             self.journal.close({topic: state.seq for topic, state in self.topics.items() if state.seq})
+        if self.access is not None:
+            self.access.close()
         for sock in (self.ingest, self.pub, self.snapshot, self.control):
             sock.close()

@@ -21,6 +21,8 @@ import msgpack
 import zmq
 
 from aggregation import wire
+from aggregation.access import ERR_FORBIDDEN, ERR_QUOTA, StreamAccess, Verdict, request_refusal, user_id
+from aggregation.curve import make_server
 from aggregation.journal import Day, Journal, Run
 
 log = logging.getLogger("mdhub.recovery")
@@ -62,8 +64,11 @@ class RecoveryService:
         *,
         page: int = wire.REPLY_PAGE,
         max_fill: int = wire.MAX_FILL,
+        access: StreamAccess | None = None,
     ) -> None:
         self.journal = journal
+        # CURVE + ZAP, and each request checked against the client's entitlements and rate.
+        self.access = access
         self.page = page
         self.max_fill = max_fill
         self.stats = ServiceStats()
@@ -72,6 +77,8 @@ class RecoveryService:
         # A ROUTER drops silently past its high-water mark; a reply is bounded by ``page``.
         self.sock.setsockopt(zmq.SNDHWM, 0)
         self.sock.setsockopt(zmq.RCVHWM, 10_000)
+        if access is not None:
+            make_server(self.sock, access.keys)
         self.sock.bind(addr)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -94,9 +101,11 @@ class RecoveryService:
 
     def serve_one(self) -> None:
         try:
-            frames = self.sock.recv_multipart(zmq.NOBLOCK)
+            parts = self.sock.recv_multipart(zmq.NOBLOCK, copy=False)
         except zmq.Again:
             return
+        frames = [part.bytes for part in parts]
+        client = user_id(parts[1]) if len(parts) > 1 and self.access is not None else ""
         identity = frames[0]
         self.stats.requests += 1
         request_id: Any = None
@@ -113,6 +122,8 @@ class RecoveryService:
             request_id = request.get("id")
             if request.get("v", wire.RECOVERY_VERSION) != wire.RECOVERY_VERSION:
                 raise BadRequest(wire.ERR_VERSION, f"this hub speaks recovery v{wire.RECOVERY_VERSION}")
+            if self.access is not None:
+                self._check_access(self.access, client, kind, request)
             if kind == wire.REQ_FILL:
                 entries, day, more_after = self._fill(request)
             elif kind == wire.REQ_AFTER:
@@ -124,6 +135,18 @@ class RecoveryService:
             self.stats.errors += 1
             reply = {"id": request_id, "error": exc.code, "message": exc.message}
             self.sock.send_multipart((identity, wire.REP_ERR, msgpack.packb(reply)))
+
+    def _check_access(self, access: StreamAccess, client: str, kind: bytes, request: dict[Any, Any]) -> None:
+        """The client may ask for this topic (FILL) or prefix (AFTER), at this rate."""
+        if kind == wire.REQ_FILL:
+            prefix = _topic(request.get("topic"))
+        else:
+            prefix = _topic(request.get("prefix", wire.TOPIC_PREFIX))
+        verdict = access.policy.request(client, prefix)
+        if verdict is Verdict.QUOTA:
+            raise BadRequest(ERR_QUOTA, request_refusal(verdict, client, prefix))
+        if verdict is not Verdict.OK:
+            raise BadRequest(ERR_FORBIDDEN, request_refusal(verdict, client, prefix))
 
     # -- the two requests ------------------------------------------------------------------
 
