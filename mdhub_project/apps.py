@@ -10,4 +10,5 @@ class MdhubProjectConfig(AppConfig):
             checks,  # noqa: F401 - registers the system checks
             checks_journal,  # noqa: F401 - the journal's and the endpoints' checks
             checks_nats,  # noqa: F401 - the NATS bridge's checks
+            checks_recording,  # noqa: F401 - the recording's checks
         )

@@ -203,6 +203,10 @@ MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://*:5556")
 MDHUB_JOURNAL = env_bool("MDHUB_JOURNAL", True)
 MDHUB_JOURNAL_DIR = Path(env_str("MDHUB_JOURNAL_DIR", str(MDHUB_RUN_DIR / "journal")))
 MDHUB_RECOVERY_ADDR = env_str("MDHUB_RECOVERY_ADDR", "tcp://*:5557")
+# Recording (docs/recording.md): closed trading days as Parquet, and how many calendar days
+# are kept (0: all).
+MDHUB_RECORDING_DIR = Path(env_str("MDHUB_RECORDING_DIR", str(MDHUB_RUN_DIR / "recording")))
+MDHUB_RECORDING_RETENTION_DAYS = env_int("MDHUB_RECORDING_RETENTION_DAYS", 730)
 MDHUB_SIM_ADDR = env_str("MDHUB_SIM_ADDR", "")
 MDHUB_SUBSCRIBE_BATCH = env_int("MDHUB_SUBSCRIBE_BATCH", 200)
 MDHUB_MAX_CLOCK_SKEW = env_float("MDHUB_MAX_CLOCK_SKEW", 60.0)

@@ -18,6 +18,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
     path("", include("monitoring.urls")),
+    path("", include("monitoring.tape_urls")),
 ]
 
 urlpatterns = [

@@ -21,7 +21,7 @@ from rest_framework.views import APIView
 
 from accounts.models import MarketDataAccount
 from mdhub_project.redis_client import get_redis
-from monitoring import history, live_state, metrics
+from monitoring import history, live_state, metrics, tape_metrics
 from monitoring.models import Event
 from monitoring.serializers import (
     EventQuerySerializer,
@@ -141,4 +141,6 @@ class MetricsView(APIView):
     def get(self, request: Request) -> HttpResponse:
         state = live_state.read_state(get_redis())
         speed = history.read_speed(get_redis()) if state.get("engine") == "online" else None
-        return HttpResponse(metrics.render(state, time.time(), speed), content_type=metrics.CONTENT_TYPE)
+        # The recording's gauges come from its files, not from the hub's snapshot.
+        body = metrics.render(state, time.time(), speed) + tape_metrics.exposition()
+        return HttpResponse(body, content_type=metrics.CONTENT_TYPE)
