@@ -4,7 +4,8 @@ Hot mode: kill -9, freeze, disconnect, garbage and hang on random sources (one a
 so at least two stay healthy); the client must get every exchange snapshot exactly once
 and in order, and nothing else; each faulted source must come back to ``healthy``; the
 events must tell the story. Warm mode: the gap a client sees when the active source dies
-must stay under a stated bound.
+must stay under a stated bound. The ctp kind: kill -9, a frozen front and a disconnect on
+a source running the pinned CtpGateway through the loopback front, beside a sim source.
 
 The detection and recovery times printed here (``pytest -s``) are the README's figures.
 """
@@ -15,6 +16,8 @@ import itertools
 import os
 import random
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict
@@ -28,10 +31,13 @@ import pytest
 import zmq
 
 from aggregation.contract_codes import exchange_today
+from gateways.loopback.build import main as build_loopback
+from gateways.loopback.front import send_control
 from gateways.simexchange import SNAP_TOPIC, send_fault
 from mdhub_project.management.commands.seed_demo import demo_canaries
-from tests.hub_process import HubProcess
+from tests.hub_process import PROJECT, HubProcess
 from tests.stream_check import assert_exactly_once_in_order, snapshot_key
+from tests.zmq_helpers import free_port
 
 SOURCES = ("sim-a", "sim-b", "sim-c")
 CANARIES = set(demo_canaries(exchange_today()))  # what seed_demo gives the sim sources today
@@ -257,3 +263,105 @@ def test_warm_mode_standby_takes_over_within_the_gap_bound(lossless_hub: HubProc
         e for e in hub.events() if e["kind"] == "failover" and "takes the subscriptions" in e["reason"]
     ]
     assert {e["account"] for e in takeovers} >= {"sim-a", "sim-b"}, takeovers
+
+
+# -- the ctp kind: the pinned CtpGateway through the loopback front -----------------------
+
+BROKER_SOURCES = ("ctp-a", "ctp-b")
+
+
+@pytest.fixture
+def broker_hub(tmp_path: Path) -> Iterator[tuple[HubProcess, str]]:
+    """The real hub with sim-a and two ctp accounts on a loopback front that the hub's own
+    simulated exchange feeds (as ``./dev run --broker-loopback`` runs them): one truth for
+    both kinds. sim-a, never faulted, carries the SSE option the ctp kind does not serve."""
+    build_loopback()  # a no-op once ./dev setup has built the libraries
+    process = HubProcess(tmp_path, **FAST)
+    control = f"ipc://{tmp_path}/loopctl.ipc"
+    md_address = f"tcp://127.0.0.1:{free_port()}"
+    front_argv = ["-m", "gateways.loopback.front", "serve", "--listen", md_address]
+    front_argv += ["--sim", process.sim_addr, "--control", control]
+    front = subprocess.Popen(
+        [sys.executable, *front_argv],
+        cwd=PROJECT,
+        stdout=(tmp_path / "front.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        process.manage("migrate", "--noinput")
+        process.manage("seed_demo", "--broker-loopback", md_address)
+        process.sql("UPDATE market_data_accounts SET settings = json_set(settings, '$.loss', 0.0)")
+        process.sql("UPDATE market_data_accounts SET is_enabled = 0 WHERE id IN ('sim-b', 'sim-c', 'sopt-a')")
+        yield process, control
+    finally:
+        if process.proc is not None:
+            process.stop()
+        front.terminate()
+        front.wait(5)
+
+
+def front_connections(control: str, user: str) -> list[dict[str, Any]]:
+    reply = send_control(control, cmd="status")
+    return [c for c in reply.get("connections", []) if c["user"] == user]
+
+
+def wait_reconnected(
+    hub: HubProcess, control: str, account: str, before: set[int], timeout: float = 40.0
+) -> float:
+    """Seconds until ``account`` is logged in to the front on a new connection (not one of
+    ``before``) and healthy again, whether or not the hub saw it leave ``healthy`` (a
+    reconnect within one status second may not show)."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        fresh = [
+            c for c in front_connections(control, account) if c["number"] not in before and c["logged_in"]
+        ]
+        if fresh and fresh[0]["subscribed"] and hub.gateway(account).get("state") == "healthy":
+            return time.monotonic() - started
+        time.sleep(0.2)
+    raise AssertionError(f"{account} did not come back: {hub.gateway(account)}\n{hub.log()[-4000:]}")
+
+
+def test_hot_mode_survives_kill_freeze_and_disconnect_of_a_ctp_source(
+    broker_hub: tuple[HubProcess, str],
+) -> None:
+    hub, control = broker_hub
+    recorder = Recorder(hub)
+    recorder.start()
+    try:
+        hub.start()
+        for account in ("sim-a", *BROKER_SOURCES):
+            hub.wait_state(account, {"healthy"}, 40.0)
+        time.sleep(1.0)
+        report: list[tuple[str, str, float]] = []
+        faults = [("kill -9", "ctp-a"), ("freeze", "ctp-b"), ("disconnect", "ctp-a")]
+        for fault, account in faults:
+            for other in BROKER_SOURCES:
+                hub.wait_state(other, {"healthy"}, 40.0)
+            before = {c["number"] for c in front_connections(control, account)}
+            pid = hub.gateway(account)["pid"]
+            if fault == "kill -9":
+                os.kill(pid, signal.SIGKILL)
+            elif fault == "freeze":
+                # The front goes silent with the connection open, heartbeats included: the
+                # loopback library gives up after its heartbeat timeout (0x2001) and rejoins.
+                assert send_control(control, cmd="stall", user=account, seconds=30)["ok"]
+            else:
+                assert send_control(control, cmd="disconnect", user=account)["ok"]
+            back = wait_reconnected(hub, control, account, before)
+            report.append((fault, account, back))
+            if fault == "kill -9":
+                assert hub.gateway(account)["pid"] != pid
+        time.sleep(1.0)
+        recorder.finish()
+        assert hub.proc is not None and hub.proc.poll() is None, hub.log()[-4000:]
+    finally:
+        recorder.stop_all.set()
+        recorder.join(5)
+    print()
+    for fault, account, back in report:
+        print(f"{fault:>10} on {account} (ctp, loopback front): logged in and healthy after {back:.1f} s")
+    delivered = assert_exactly_once_in_order(recorder.truth, recorder.got)
+    assert delivered > 13 * 4 * 5, delivered  # 13 contracts at 4 a second, over 5 s at least
+    sources = {t["source"] for ticks in recorder.got.values() for t in ticks}
+    assert sources & set(BROKER_SOURCES), sources  # the ctp kind won copies too
