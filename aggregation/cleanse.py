@@ -14,11 +14,11 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregation.sessions import AUCTION, CHINA_TZ, TradingCalendar
-from aggregation.wire import BOOK_FIELDS, datetime_ns
+from aggregation.wire import BOOK_FIELDS, NUMBER_FIELDS, datetime_from_ns, datetime_ns
 
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData
@@ -37,8 +37,15 @@ PRICE_FIELDS = (
     *(name for name in BOOK_FIELDS if "_price_" in name),
 )
 QUANTITY_FIELDS = ("volume", "turnover", "open_interest", "last_volume")
-_prices = operator.attrgetter(*PRICE_FIELDS)
-_quantities = operator.attrgetter(*QUANTITY_FIELDS)
+_numbers = operator.attrgetter(*NUMBER_FIELDS)
+# The fast paths (gateways.kinds.fast_record) hand the cleanser a list of the numbers in
+# NUMBER_FIELDS order instead of a TickData: the rules read it by index.
+PRICE_INDEX = tuple(NUMBER_FIELDS.index(name) for name in PRICE_FIELDS)
+_prices = operator.itemgetter(*PRICE_INDEX)
+_quantities = operator.itemgetter(*(NUMBER_FIELDS.index(name) for name in QUANTITY_FIELDS))
+_I = {name: i for i, name in enumerate(NUMBER_FIELDS)}
+_LAST, _BID, _ASK = _I["last_price"], _I["bid_price_1"], _I["ask_price_1"]
+_VOLUME, _UP, _DOWN = _I["volume"], _I["limit_up"], _I["limit_down"]
 # Cumulative volume restarts with each trading day. Inside one, ticks of a contract are at
 # most the lunch break (2 h) apart; between trading days at least ~5 h. A gap longer than
 # this therefore starts a new day for the "volume going backwards" rule.
@@ -81,7 +88,15 @@ class Cleanser:
     def check(self, tick: TickData, dt_ns: int | None = None) -> str | None:
         """``dt_ns``: ``datetime_ns(tick.datetime)`` when the caller has it already."""
         try:
-            rule = self._check(tick, dt_ns)
+            if dt_ns is None:
+                dt_ns = datetime_ns(tick.datetime)
+            original = _numbers(tick)
+            numbers = list(original)
+            rule = self._check(tick.vt_symbol, numbers, dt_ns)
+            # CTP's empty prices became 0.0 in the list (new objects): the same on the tick.
+            for i in PRICE_INDEX:
+                if numbers[i] is not original[i]:
+                    setattr(tick, NUMBER_FIELDS[i], numbers[i])
         except (AttributeError, TypeError, ValueError, OverflowError):
             rule = "malformed"
         if rule is None:
@@ -90,40 +105,53 @@ class Cleanser:
             self.drops[rule] += 1
         return rule
 
-    def _check(self, tick: TickData, dt_ns: int | None) -> str | None:
+    def check_values(self, vt_symbol: str, numbers: list[float], dt_ns: int) -> str | None:
+        """The rules on a tick given as its ``NUMBER_FIELDS`` values (a list, normalised in
+        place: CTP's empty value becomes 0.0) and exchange time: what ``check`` does to a
+        ``TickData``, without one."""
+        try:
+            rule = self._check(vt_symbol, numbers, dt_ns)
+        except (AttributeError, TypeError, ValueError, OverflowError, IndexError):
+            rule = "malformed"
+        if rule is None:
+            self.passed += 1
+        else:
+            self.drops[rule] += 1
+        return rule
+
+    def _check(self, vt_symbol: str, numbers: list[float], dt_ns: int) -> str | None:
         # Fast path for the usual tick: all prices >= 0 and a finite sum below EMPTY_PRICE
         # mean every one is a finite, non-empty price (a NaN makes the sum NaN, and the
         # comparison false). Otherwise look at each one.
-        prices = _prices(tick)
+        prices = _prices(numbers)
         if not (min(prices) >= 0.0 and sum(prices) < EMPTY_PRICE):
-            for name, value in zip(PRICE_FIELDS, prices, strict=True):
+            for i, value in zip(PRICE_INDEX, prices, strict=True):
                 if not math.isfinite(value) or value < 0:
                     return "price_invalid"
                 if value >= EMPTY_PRICE:
-                    setattr(tick, name, 0.0)
-        last = tick.last_price
-        bid, ask = tick.bid_price_1, tick.ask_price_1
+                    numbers[i] = 0.0
+        last = numbers[_LAST]
+        bid, ask = numbers[_BID], numbers[_ASK]
         # An option quote may carry only bid/ask and no trade yet (volume 0): that is a
         # tick worth keeping. A tick with no price at all is not.
         if last == 0 and bid == 0 and ask == 0:
             return "no_price"
-        quantities = _quantities(tick)
+        quantities = _quantities(numbers)
         if not (min(quantities) >= 0.0 and math.isfinite(sum(quantities))):
             for value in quantities:
                 if not math.isfinite(value) or value < 0:
                     return "quantity_negative"
 
-        if dt_ns is None:
-            dt_ns = datetime_ns(tick.datetime)
-        state = self._contracts.get(tick.vt_symbol)
+        state = self._contracts.get(vt_symbol)
         if state is None:
-            state = self._contracts[tick.vt_symbol] = _ContractState()
+            state = self._contracts[vt_symbol] = _ContractState()
         if dt_ns - state.last_time_ns > NEW_TRADING_DAY_GAP_NS:
             state.last_volume = -1.0
-        if tick.volume < state.last_volume:
+        volume = numbers[_VOLUME]
+        if volume < state.last_volume:
             return "volume_backwards"
 
-        up, down = tick.limit_up, tick.limit_down
+        up, down = numbers[_UP], numbers[_DOWN]
         if last and up and down and not down <= last <= up:
             return "outside_limits"
 
@@ -134,31 +162,31 @@ class Cleanser:
         in_auction = False
         if self.calendar is not None:
             if not state.open_from_ns <= dt_ns < state.open_until_ns and not self._refresh_session(
-                tick, state
+                vt_symbol, dt_ns, state
             ):
                 return "outside_session"
             in_auction = any(start <= dt_ns < end for start, end in state.auctions)
         if bid and ask and bid >= ask and not in_auction:
             return "crossed_book"
 
-        state.last_volume = tick.volume
+        state.last_volume = volume
         state.last_time_ns = dt_ns
         return None
 
-    def _refresh_session(self, tick: TickData, state: _ContractState) -> bool:
+    def _refresh_session(self, vt_symbol: str, dt_ns: int, state: _ContractState) -> bool:
         assert self.calendar is not None
-        interval = self.calendar.open_interval(tick.vt_symbol, tick.datetime, self.session_grace)
+        local = datetime_from_ns(dt_ns, CHINA_TZ)
+        interval = self.calendar.open_interval(vt_symbol, local, self.session_grace)
         if interval is None:
             return False
         state.open_from_ns, state.open_until_ns = (datetime_ns(edge) for edge in interval)
-        state.auctions = self._auctions(tick)
+        state.auctions = self._auctions(vt_symbol, local)
         return True
 
-    def _auctions(self, tick: TickData) -> tuple[tuple[int, int], ...]:
+    def _auctions(self, vt_symbol: str, local: datetime) -> tuple[tuple[int, int], ...]:
         """Today's auction windows of the contract, in epoch ns (crossed books are normal there)."""
         assert self.calendar is not None
-        day, night = self.calendar.sessions(tick.vt_symbol)
-        local = tick.datetime.astimezone(CHINA_TZ)
+        day, night = self.calendar.sessions(vt_symbol)
         windows = []
         for window in (*day, *night):
             if window.kind != AUCTION:

@@ -107,6 +107,11 @@ def content_key(dt_ns: int, content: tuple[float, ...]) -> bytes:
     return _KEY.pack(dt_ns, hash(content))
 
 
+def content_hash_key(dt_ns: int, numbers: list[Any] | tuple[Any, ...]) -> bytes:
+    """The content key of a tick given as its ``NUMBER_FIELDS`` values (``encode_tick``'s key)."""
+    return _KEY.pack(dt_ns, hash(_content(numbers)))
+
+
 def key_time(key: bytes) -> int:
     return int.from_bytes(key[:8], "big", signed=True)
 

@@ -106,6 +106,10 @@ class BrokerKind(GatewayKind):
 
         # vnpy_sopt dates ticks with TradingDay and reads the milliseconds its own way.
         md_api.__class__ = DatingMdApi if hasattr(md_api, "current_date") else CountingMdApi
+        # Ticks take the fast path (record → frame, no TickData): gateways.kinds.fast_record.
+        from gateways.kinds import fast_record
+
+        self.fast_path = fast_record.install(self, md_api)
 
     def _fill_contract_map(self, contracts: list[dict[str, Any]]) -> None:
         from vnpy.trader.constant import Exchange, Product

@@ -17,6 +17,7 @@ import zmq
 
 from aggregation.wire import datetime_from_ns
 from gateways.kinds.base import GatewayKind, KindStatus, TickEmitter
+from gateways.kinds.fast_record import SimRecordPath
 from gateways.simexchange import CONTROL_PREFIX, SNAP_TOPIC
 
 log = logging.getLogger("mdhub.worker.sim")
@@ -54,6 +55,7 @@ class SimKind(GatewayKind):
         self._tick_cls = TickData
         self._exchanges = {e.value: e for e in Exchange}
         self._tz = CHINA_TZ
+        self._fast = SimRecordPath(emitter, set(self._exchanges))
         self.latency_ns = int(float(self.settings.get("latency_ms", 0)) * 1e6)
         self.jitter_ns = int(float(self.settings.get("jitter_ms", 0)) * 1e6)
         self.loss = float(self.settings.get("loss", 0))
@@ -145,6 +147,9 @@ class SimKind(GatewayKind):
                 return
             if "garbage" in faults:
                 snap = _garble(snap, self.rng)
+        # The fast path (gateways.kinds.fast_record): the same frame without a TickData.
+        if self._fast.deliver(snap):
+            return
         fields = dict(snap)
         fields["exchange"] = self._exchanges[snap["exchange"]]
         fields["datetime"] = datetime_from_ns(snap["datetime"], self._tz)
