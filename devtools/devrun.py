@@ -61,6 +61,8 @@ def programs(
             found.append(Program("redis", argv, ready=lambda: redis_answers(redis_url)))
     env = {"REDIS_URL": redis_url}
     found.append(Program("migrate", [python, manage, "migrate", "--noinput"], env, oneshot=True))
+    # The contract table in step with today's universe (expired rows out, listed ones in).
+    found.append(Program("universe", [python, manage, "refresh_universe"], env, oneshot=True))
     seed = [python, manage, "seed_demo"]
     if broker_loopback:
         # The libraries are built by ./dev setup; this is a no-op then, and builds them if not.

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from accounts.models import MarketDataAccount
-from aggregation.models import Contract
+from aggregation.models import Contract, ProductSubscription
 from engine.config import AccountConfig, EngineConfig
 from engine.health import HealthConfig
 from engine.restart_policy import RestartConfig
@@ -114,7 +114,9 @@ def load_engine_config() -> EngineConfig:
         journal_dir=settings.MDHUB_JOURNAL_DIR if settings.MDHUB_JOURNAL else None,
         recovery_addr=settings.MDHUB_RECOVERY_ADDR,
         accounts=load_accounts(),
-        subscriptions=[c.vt_symbol for c in contracts],
+        # Contracts by code, and products by name (rb, rb.main: engine.universe_roll).
+        subscriptions=[c.vt_symbol for c in contracts]
+        + [p.name for p in ProductSubscription.objects.filter(is_enabled=True)],
         contracts=[c.as_spec() for c in Contract.objects.all()],
         calendar=calendar_spec(),
         sim_addr=settings.MDHUB_SIM_ADDR,
