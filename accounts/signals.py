@@ -27,13 +27,18 @@ logger = logging.getLogger(__name__)
 
 
 def notify_accounts_changed(account: str = "", change: AccountChange = AccountChange.SAVED) -> None:
-    """Send ``accounts.changed`` now. Never raises: the change is stored either way, and the
-    hub re-reads the table when it (re)starts, so a lost message only delays it."""
+    notify_changed(ACCOUNTS_CHANGED, account, change)
+
+
+def notify_changed(kind: str, row: str = "", change: AccountChange = AccountChange.SAVED) -> None:
+    """Send ``accounts.changed`` (or ``clients.changed``, the stream clients' table) now.
+    Never raises: the change is stored either way, and the hub re-reads the table when it
+    (re)starts, so a lost message only delays it."""
     try:
-        send_command(command_message(ACCOUNTS_CHANGED, account, change))
+        send_command(command_message(kind, row, change))
     except CommandNotSent as exc:
         # WARNING, not ERROR: it must not mail an alert for every save while Redis is down.
-        logger.warning("accounts changed, but the hub could not be told: %s", exc)
+        logger.warning("%s, but the hub could not be told: %s", kind.replace(".", " "), exc)
 
 
 def account_saved_or_deleted(

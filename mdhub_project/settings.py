@@ -42,6 +42,7 @@ INSTALLED_APPS = [
     "axes",
     "mdhub_project",
     "accounts",
+    "clients_access",
     "gateways",
     "aggregation",
     "monitoring",
@@ -196,13 +197,18 @@ ALERT_THROTTLE_SECONDS = env_int("ALERT_THROTTLE_SECONDS", 300)
 
 # The hub engine (manage.py runhub).
 MDHUB_RUN_DIR = Path(env_str("MDHUB_RUN_DIR", str(BASE_DIR / "run")))
-MDHUB_PUB_ADDR = env_str("MDHUB_PUB_ADDR", "tcp://*:5555")
-MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://*:5556")
+# Loopback by default: open for development. Beyond loopback the stream needs CURVE
+# (MDHUB_CURVE, docs/access.md) unless MDHUB_STREAM_OPEN says otherwise (check mdhub.E030).
+MDHUB_PUB_ADDR = env_str("MDHUB_PUB_ADDR", "tcp://127.0.0.1:5555")
+MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://127.0.0.1:5556")
+MDHUB_CURVE = env_bool("MDHUB_CURVE", False)
+MDHUB_CURVE_KEY_FILE = Path(env_str("MDHUB_CURVE_KEY_FILE", str(MDHUB_RUN_DIR / "curve" / "server.key")))
+MDHUB_STREAM_OPEN = env_bool("MDHUB_STREAM_OPEN", False)
 # The journal (docs/journal.md): every forwarded tick on disk, one file per trading day; the
 # recovery ROUTER serves gap fills and resumes from it (docs/wire-protocol.md).
 MDHUB_JOURNAL = env_bool("MDHUB_JOURNAL", True)
 MDHUB_JOURNAL_DIR = Path(env_str("MDHUB_JOURNAL_DIR", str(MDHUB_RUN_DIR / "journal")))
-MDHUB_RECOVERY_ADDR = env_str("MDHUB_RECOVERY_ADDR", "tcp://*:5557")
+MDHUB_RECOVERY_ADDR = env_str("MDHUB_RECOVERY_ADDR", "tcp://127.0.0.1:5557")
 # Recording (docs/recording.md): closed trading days as Parquet, and how many calendar days
 # are kept (0: all).
 MDHUB_RECORDING_DIR = Path(env_str("MDHUB_RECORDING_DIR", str(MDHUB_RUN_DIR / "recording")))

@@ -17,6 +17,7 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
+    path("", include("clients_access.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.tape_urls")),
 ]

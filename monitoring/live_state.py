@@ -31,6 +31,8 @@ COMMAND_CHANNEL = "mdhub.commands"
 COMMANDS = tuple(c.value for c in Command)
 STATES = tuple(s.value for s in SourceState)
 ACCOUNTS_CHANGED = "accounts.changed"
+# The stream clients' table changed (clients_access): the hub re-reads it.
+CLIENTS_CHANGED = "clients.changed"
 
 
 def offline_state() -> dict[str, Any]:
@@ -82,10 +84,10 @@ def read_logs(client: Any, limit: int = 500) -> list[dict[str, Any]]:
 def command_message(
     command: str, account: str | None = None, change: AccountChange = AccountChange.SAVED
 ) -> dict[str, Any]:
-    if command == ACCOUNTS_CHANGED:
+    if command in (ACCOUNTS_CHANGED, CLIENTS_CHANGED):
         # Which row and what happened to it, for the hub's event; never the row itself
         # (its settings hold secrets, and the hub reads the table anyway).
-        return {"type": ACCOUNTS_CHANGED, "account": account or "", "change": str(change)}
+        return {"type": command, "account": account or "", "change": str(change)}
     if command not in COMMANDS:
         raise ValueError(f"unknown command {command!r}; expected one of {', '.join(COMMANDS)}")
     return {"type": "gateway.command", "command": command, "account": account}
