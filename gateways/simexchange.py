@@ -25,15 +25,17 @@ import sys
 import time
 from collections.abc import Collection
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import msgpack
 import zmq
 
 from aggregation.contract_codes import ListedContract, exchange_today, live_contracts, main_contract
+from aggregation.exchange_time import CHINA_TZ
 from aggregation.sessions import DEFAULT_HOLIDAYS
 from gateways.parent_death import die_with_parent
+from gateways.simoptions import ETF_TICK, OptionTerms, option_terms, theoretical
 
 SNAP_TOPIC = b"snap"
 CONTROL_PREFIX = b"ctl."
@@ -51,6 +53,10 @@ class Product:
     price: float
     multiplier: int
     is_option: bool = False
+    # An option's terms (underlying, strike, expiry, smile) and its underlying's price
+    # level; its premium follows the underlying (gateways.simoptions).
+    terms: OptionTerms | None = None
+    underlying_price: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -93,19 +99,16 @@ PRODUCTS = (
 _STRIKE_WIDENING = 5
 
 
-def _premium(listed: ListedContract, underlying: float, tick: float, today: date) -> float:
-    """A plausible option price: intrinsic value plus a time value that fades away from the
-    money (20 % volatility), at least a few ticks."""
-    assert listed.strike is not None
-    years = max((listed.last_trading_day - today).days, 1) / 365
-    spread = 0.2 * underlying * math.sqrt(years)
-    intrinsic = max(underlying - listed.strike, 0.0) if listed.call else max(listed.strike - underlying, 0.0)
-    time_value = 0.4 * spread * math.exp(-(((underlying - listed.strike) / spread) ** 2) / 2)
-    return max(intrinsic + time_value, 5 * tick)
+def _premium(terms: OptionTerms, underlying: float, tick: float, today: date) -> float:
+    """The option's price on the smile at the start of ``today`` (its first pre_close), at
+    least one tick."""
+    start_ns = int(datetime.combine(today, datetime.min.time(), CHINA_TZ).timestamp()) * 1_000_000_000
+    return max(theoretical(terms, underlying, start_ns)[0], tick)
 
 
 def _simulated(listed: ListedContract, sim: SimProduct, today: date) -> Product:
-    price = sim.price if listed.strike is None else _premium(listed, sim.price, sim.tick, today)
+    terms = option_terms(listed)
+    price = sim.price if terms is None else _premium(terms, sim.price, sim.tick, today)
     return Product(
         listed.symbol,
         listed.exchange,
@@ -114,7 +117,29 @@ def _simulated(listed: ListedContract, sim: SimProduct, today: date) -> Product:
         price,
         sim.multiplier,
         listed.strike is not None,
+        terms,
+        sim.price if terms is not None else 0.0,
     )
+
+
+def underlying_sims(sims: list[ContractSim], rng: random.Random) -> list[ContractSim]:
+    """Link every option's sim to its underlying's sim, and return the underlyings the
+    universe does not list (an SSE ETF, an index future of a month not listed): the exchange
+    walks them too, unpublished, so their options still follow a moving price."""
+    by_symbol = {f"{s.product.symbol}.{s.product.exchange}": s for s in sims}
+    hidden: dict[str, ContractSim] = {}
+    for sim in sims:
+        terms = sim.product.terms
+        if terms is None:
+            continue
+        found = by_symbol.get(terms.underlying) or hidden.get(terms.underlying)
+        if found is None:
+            symbol, _, exchange = terms.underlying.rpartition(".")
+            tick = ETF_TICK if terms.spot else sim.product.tick
+            level = Product(symbol, exchange, symbol, tick, sim.product.underlying_price, 1)
+            found = hidden[terms.underlying] = ContractSim(level, rng)
+        sim.underlying = found
+    return list(hidden.values())
 
 
 def contract_universe(
@@ -159,6 +184,8 @@ class ContractSim:
     high: float = 0.0
     low: float = 0.0
     fields: dict[str, Any] = field(default_factory=dict)
+    # An option's underlying (``underlying_sims``); without one an option walks on its own.
+    underlying: ContractSim | None = None
 
     def __post_init__(self) -> None:
         tick = self.product.tick
@@ -167,6 +194,12 @@ class ContractSim:
         self.open_interest = self.rng.randint(50_000, 500_000)
         self.limit_up = self._round(self.pre_close * 1.07)
         self.limit_down = self._round(self.pre_close * 0.93)
+        terms = self.product.terms
+        if terms is not None:
+            # A premium moves by far more than 7 % a day: limits no price on the smile reaches
+            # (a call is worth less than its underlying, a put less than its strike).
+            self.limit_up = self._round(max(terms.strike, self.product.underlying_price) * 1.5)
+            self.limit_down = tick
 
     def _round(self, price: float) -> float:
         tick = self.product.tick
@@ -175,10 +208,15 @@ class ContractSim:
     def step(self, now_ns: int) -> dict[str, Any]:
         """The next snapshot: a random walk in whole ticks, within the price limits."""
         product, rng = self.product, self.rng
-        moved = self.price + rng.choice((-1, 0, 0, 0, 1)) * product.tick
-        self.price = self._round(
-            min(max(moved, self.limit_down + product.tick), self.limit_up - product.tick)
-        )
+        theo: float | None = None
+        if product.terms is not None and self.underlying is not None:
+            theo = theoretical(product.terms, self.underlying.price, now_ns)[0]
+            self.price = self._round(min(max(theo, product.tick), self.limit_up - product.tick))
+        else:
+            moved = self.price + rng.choice((-1, 0, 0, 0, 1)) * product.tick
+            self.price = self._round(
+                min(max(moved, self.limit_down + product.tick), self.limit_up - product.tick)
+            )
         traded = rng.randint(0, 20)
         self.volume += traded
         self.turnover += traded * self.price * product.multiplier
@@ -206,6 +244,17 @@ class ContractSim:
             "pre_close": self.pre_close,
         }
         tick = product.tick
+        if theo is not None:
+            # A one-tick market around the smile's price: the mid is within half a tick of
+            # it (what the Greeks test allows for); a level at or below zero is empty.
+            bid = math.floor(theo / tick + 1e-9) * tick
+            for level in range(1, 6):
+                bid_level = self._round(bid - (level - 1) * tick)
+                snap[f"bid_price_{level}"] = bid_level if bid_level > 0 else 0.0
+                snap[f"ask_price_{level}"] = self._round(bid + level * tick)
+                snap[f"bid_volume_{level}"] = float(rng.randint(1, 200)) if bid_level > 0 else 0.0
+                snap[f"ask_volume_{level}"] = float(rng.randint(1, 200))
+            return snap
         for level in range(1, 6):
             snap[f"bid_price_{level}"] = self._round(self.price - level * tick)
             snap[f"ask_price_{level}"] = self._round(self.price + level * tick)
@@ -227,6 +276,8 @@ class SimExchange:
     ) -> None:
         self.rng = random.Random(seed)
         self.sims = [ContractSim(p, self.rng) for p in contract_universe(contracts)]
+        # Underlyings not in the universe: walked once a round, never published.
+        self.hidden = underlying_sims(self.sims, self.rng)
         self.rate = rate
         self.ctx = zmq.Context.instance()
         self.pub = self.ctx.socket(zmq.PUB)
@@ -252,6 +303,9 @@ class SimExchange:
             while interval_ns and next_ns <= now and burst < len(self.sims):
                 sim = self.sims[index]
                 index = (index + 1) % len(self.sims)
+                if index == 0:
+                    for underlying in self.hidden:
+                        underlying.step(now)
                 self.pub.send_multipart((SNAP_TOPIC, msgpack.packb(sim.step(now))))
                 self.published += 1
                 next_ns += interval_ns
