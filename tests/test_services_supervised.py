@@ -4,12 +4,13 @@ service crash never touches the tick stream. Real processes, a real TickHub, rea
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -114,8 +115,22 @@ def wait_service_heartbeat(engine: Engine, service: SupervisedService, timeout: 
     raise AssertionError(f"no heartbeat from {service.account} (pid {service.pid})")
 
 
+def state_of(service: SupervisedService) -> SourceState:
+    return service.state  # read afresh each time (the engine's steps change it)
+
+
+def reaped(engine: Engine, now: float, done: Callable[[], bool]) -> Callable[[], bool]:
+    """A ``wait_for`` predicate: reap what exited (at the fixed ``now``), then ask ``done``."""
+
+    def check() -> bool:
+        engine.reap(now)
+        return done()
+
+    return check
+
+
 def wait_ended(engine: Engine, account: str, now: float) -> None:
-    wait_for(lambda: engine.reap(now) or not engine.manager.is_ending(account), timeout=10)
+    wait_for(reaped(engine, now, lambda: not engine.manager.is_ending(account)), timeout=10)
 
 
 def test_a_service_is_launched_judged_restarted_with_backoff_and_fails_when_its_budget_is_spent(
@@ -124,7 +139,7 @@ def test_a_service_is_launched_judged_restarted_with_backoff_and_fails_when_its_
     hub, published = engine
     hub.start()
     service = hub.services["svc-bars"]
-    assert service.state == SourceState.STARTING and service.pid
+    assert state_of(service) == SourceState.STARTING and service.pid
     first_pid = service.pid
     # The pid file names the real program: child_exec armed the parent-death signal and
     # exec'd it in the same process.
@@ -134,24 +149,29 @@ def test_a_service_is_launched_judged_restarted_with_backoff_and_fails_when_its_
 
     seen = wait_service_heartbeat(hub, service)
     hub.judge_service(service, seen + 0.1)
-    assert service.state == SourceState.HEALTHY, service.reason
+    assert state_of(service) == SourceState.HEALTHY, service.reason
 
     # It is not a source: no line in gateways, no failover, no primary; a line of its own.
     document = hub.status(seen + 0.1)
     assert document.gateways == [] and document.primary is None and not published.failovers
     (line,) = document.services
-    assert (line.id, line.service, line.state, line.pid) == ("svc-bars", "bars", SourceState.HEALTHY, first_pid)
+    assert (line.id, line.service, line.state, line.pid) == (
+        "svc-bars",
+        "bars",
+        SourceState.HEALTHY,
+        first_pid,
+    )
     assert line.last_heartbeat_age is not None
     assert document.as_dict()["services"][0]["state"] == "healthy"
 
     # A heartbeat lapse (the fixed clock runs ahead): unhealthy, a cool-down, SIGTERM.
     lapse = seen + 3.5
     hub.judge_service(service, lapse)
-    assert service.state == SourceState.UNHEALTHY and "no heartbeat" in service.reason
+    assert state_of(service) == SourceState.UNHEALTHY and "no heartbeat" in service.reason
     hub.service_restart_due(service, lapse + 1.0)
     assert service.running  # still in its cool-down
     hub.service_restart_due(service, lapse + 2.0)
-    assert not service.running and service.state == SourceState.RESTARTING
+    assert not service.running and state_of(service) == SourceState.RESTARTING
     assert "restart 1 in 1 s" in service.reason
     assert any(e.kind == EventKind.RESTART and "SIGTERM" in e.reason for e in published.events)
     wait_ended(hub, "svc-bars", lapse + 2.5)
@@ -159,13 +179,13 @@ def test_a_service_is_launched_judged_restarted_with_backoff_and_fails_when_its_
     assert not service.running  # the backoff is not over
     hub.service_restart_due(service, lapse + 3.0)
     second_pid = service.pid
-    assert service.state == SourceState.STARTING and second_pid and second_pid != first_pid
+    assert state_of(service) == SourceState.STARTING and second_pid and second_pid != first_pid
 
     # kill -9: reaped, restarted after a longer backoff (2 s).
     os.kill(second_pid, signal.SIGKILL)
     crash = lapse + 4.0
-    wait_for(lambda: hub.reap(crash) or not service.running, timeout=10)
-    assert service.state == SourceState.RESTARTING and "restart 2 in 2 s" in service.reason
+    wait_for(reaped(hub, crash, lambda: not service.running), timeout=10)
+    assert state_of(service) == SourceState.RESTARTING and "restart 2 in 2 s" in service.reason
     assert "service exited with code -9" in service.reason
     hub.service_restart_due(service, crash + 2.0)
     third_pid = service.pid
@@ -173,8 +193,8 @@ def test_a_service_is_launched_judged_restarted_with_backoff_and_fails_when_its_
 
     # A third crash within the window spends the budget (2): failed, retried slowly.
     os.kill(third_pid, signal.SIGKILL)
-    wait_for(lambda: hub.reap(crash + 3.0) or not service.running, timeout=10)
-    assert service.state == SourceState.FAILED and "2 restarts within 600 s" in service.reason
+    wait_for(reaped(hub, crash + 3.0, lambda: not service.running), timeout=10)
+    assert state_of(service) == SourceState.FAILED and "2 restarts within 600 s" in service.reason
     assert service.launch_due == pytest.approx(crash + 3.0 + hub.config.restart.failed_retry)
     states = [(e.state_from, e.state_to) for e in published.events if e.account == "svc-bars"]
     assert (SourceState.UNHEALTHY, SourceState.FAILED) in states
@@ -205,7 +225,7 @@ def test_default_services_run_the_bar_service_with_its_settings() -> None:
 def test_an_unknown_service_name_is_a_system_check_error() -> None:
     with override_settings(MDHUB_SERVICES=["bars", "vwap"]):
         errors = checks.check_services()
-    assert ids(errors) == ["mdhub.E007"] and "vwap" in errors[0].msg and "greeks" in errors[0].hint
+    assert ids(errors) == ["mdhub.E007"] and "vwap" in errors[0].msg and "greeks" in str(errors[0].hint)
 
 
 @pytest.mark.parametrize("intervals", [["1m", "7x"], ["0s"], []])
@@ -228,7 +248,11 @@ def test_a_negative_throttle_or_grace_is_a_system_check_error(name: str) -> None
 @pytest.fixture
 def hub(tmp_path: Path) -> Iterator[HubProcess]:
     process = HubProcess(
-        tmp_path, MDHUB_SIM_RATE="5", MDHUB_BARS_INTERVALS="5s", MDHUB_BARS_GRACE_MS="300", MDHUB_SERVICES="bars"
+        tmp_path,
+        MDHUB_SIM_RATE="5",
+        MDHUB_BARS_INTERVALS="5s",
+        MDHUB_BARS_GRACE_MS="300",
+        MDHUB_SERVICES="bars",
     )
     process.manage("migrate", "--noinput")
     process.manage("seed_demo")
@@ -238,7 +262,12 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
 
 
 def service_line(hub: HubProcess) -> dict[str, Any]:
-    for line in hub.state().get("services", []):
+    """The bar service's line in a state document written by this very hub (an earlier
+    hub's last document may linger in Redis for its TTL)."""
+    state = hub.state()
+    if hub.proc is None or state.get("hub", {}).get("pid") != hub.proc.pid:
+        return {}
+    for line in state.get("services", []):
         if line["id"] == "svc-bars":
             return dict(line)
     return {}
@@ -286,14 +315,29 @@ def test_killing_the_bar_service_leaves_the_tick_stream_whole_and_the_hub_brings
     state = hub.state()
     assert "svc-bars" not in {g["id"] for g in state["gateways"]}
     assert state["primary"] != "svc-bars"
-    wait_for(lambda: drain(0.2) or bar_sources, timeout=30)  # its bars reach a client
+
+    def bars_came() -> bool:
+        drain(0.2)
+        return bool(bar_sources)
+
+    wait_for(bars_came, timeout=30)  # its bars reach a client
     drain(2.0)
     assert len(last_seq) >= 3, f"ticks of {len(last_seq)} topics\n{hub.log()[-3000:]}"
     ticks_before = sum(last_seq.values())
 
+    # The hub's own record of its child names the same process as the status document.
+    record = json.loads((hub.run_dir / "pids" / "program-svc-bars.pid").read_text())
+    assert record["pid"] == first["pid"] and is_running(first["pid"]), (
+        f"{record} {first}\n{hub.log()[-3000:]}"
+    )
     os.kill(first["pid"], signal.SIGKILL)
     killed_at = time.monotonic()
-    second = wait_for(lambda: (line := healthy_service()) and line["pid"] != first["pid"] and line, timeout=60)
+
+    def replaced() -> dict[str, Any]:
+        line = healthy_service()
+        return line if line and line["pid"] != first["pid"] else {}
+
+    second = wait_for(replaced, timeout=60)
     assert second["restarts"] >= 1
     drain(6.0)  # a 5 s bar of the new process closes
     assert not gaps, f"seq gaps in the tick stream across the service's crash: {gaps[:5]}"
