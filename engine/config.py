@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from aggregation.access import ClientIdentity
+from aggregation.curve import CurveKeys
 from engine.health import HealthConfig
 from engine.restart_policy import RestartConfig
 from engine.services import ServiceConfig
@@ -54,3 +56,7 @@ class EngineConfig:
     recovery_addr: str = ""
     # The data services to run and supervise (``MDHUB_SERVICES``); not sources.
     services: list[ServiceConfig] = field(default_factory=list)
+    # Who may read the stream (docs/access.md): the hub's CURVE key pair (None: no CURVE, open)
+    # and the stream clients' table.
+    stream_keys: CurveKeys | None = None
+    clients: list[ClientIdentity] = field(default_factory=list)

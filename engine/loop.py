@@ -29,6 +29,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from aggregation.access import ClientIdentity, StreamAccess
 from aggregation.exchange_time import CHINA_TZ
 from aggregation.hub import SourceStats, TickHub
 from aggregation.journal import open_journal
@@ -103,6 +104,7 @@ class Engine:
             self.control_addr,
             journal=open_journal(config.journal_dir, calendar.is_trading_day if calendar else None),
             recovery_addr=config.recovery_addr or None,
+            access=StreamAccess(config.stream_keys, config.clients) if config.stream_keys else None,
         )
         # Subscription names (contracts, products ``rb``, main contracts ``rb.main``) for
         # the exchange day, rolled daily by ``roll_universe``; it also gates clients'
@@ -151,6 +153,12 @@ class Engine:
     def command(self, command: Command, account: str) -> None:
         """Queue an operator command for ``account``."""
         self.commands.put(OperatorCommand(command, account))
+
+    def clients_changed(self, clients: list[ClientIdentity]) -> None:
+        """The stream clients' table changed (any thread): the hub's policy takes it at once and
+        cuts off the revoked clients; nothing waits on the engine's loop."""
+        if self.hub.access is not None:
+            self.hub.access.update(clients)
 
     def accounts_changed(
         self, accounts: list[AccountConfig], account: str = "", change: AccountChange = AccountChange.SAVED

@@ -8,7 +8,10 @@ from django.conf import settings
 from django.db import close_old_connections
 
 from accounts.models import MarketDataAccount
+from aggregation.access import ClientIdentity
+from aggregation.curve import CurveKeys
 from aggregation.models import Contract, ProductSubscription
+from clients_access.models import load_identities
 from engine.config import AccountConfig, EngineConfig
 from engine.health import HealthConfig
 from engine.restart_policy import RestartConfig
@@ -105,6 +108,23 @@ def services_config() -> list[ServiceConfig]:
     return [ServiceConfig(name, service_args(name)) for name in dict.fromkeys(settings.MDHUB_SERVICES)]
 
 
+def stream_keys() -> CurveKeys | None:
+    """The hub's CURVE key pair when ``MDHUB_CURVE`` is on: read from ``MDHUB_CURVE_KEY_FILE``,
+    or made there (owner-only) on the first run; clients need its public half."""
+    if not settings.MDHUB_CURVE:
+        return None
+    path = settings.MDHUB_CURVE_KEY_FILE
+    if not path.exists():
+        CurveKeys.generate().write(path)
+    return CurveKeys.read(path)
+
+
+def load_clients_fresh() -> list[ClientIdentity]:
+    """The stream clients from the publisher's worker thread (``clients.changed``)."""
+    close_old_connections()
+    return load_identities()
+
+
 def load_engine_config() -> EngineConfig:
     contracts = list(Contract.objects.filter(is_subscribed=True))
     return EngineConfig(
@@ -129,4 +149,6 @@ def load_engine_config() -> EngineConfig:
         health=health_config(),
         restart=restart_config(),
         services=services_config(),
+        stream_keys=stream_keys(),
+        clients=load_identities(),
     )

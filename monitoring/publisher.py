@@ -34,6 +34,7 @@ from typing import Any, Protocol
 import redis
 import redis.asyncio as aioredis
 
+from aggregation.access import ClientIdentity
 from engine.config import AccountConfig
 from engine.records import EngineEvent, FailoverChange, StatusDocument
 from engine.states import AccountChange, Command
@@ -41,6 +42,7 @@ from gateways.logredact import RedactSecretsFilter
 from monitoring.history import HistoryRecorder
 from monitoring.live_state import (
     ACCOUNTS_CHANGED,
+    CLIENTS_CHANGED,
     COMMAND_CHANNEL,
     COMMANDS,
     LIVE_GROUP,
@@ -68,6 +70,8 @@ class CommandSink(Protocol):
 
 # Reads every account as now stored; called on a worker thread (it may wait on the database).
 AccountsLoader = Callable[[], list[AccountConfig]]
+# The stream clients' table (clients_access.models.load_identities), set by runhub.
+ClientsLoader = Callable[[], list[ClientIdentity]]
 CHANGES = tuple(c.value for c in AccountChange)
 
 
@@ -78,6 +82,10 @@ class LivePublisher:
         self.dropped = 0
         self.sink: CommandSink | None = None
         self.load_accounts: AccountsLoader | None = None
+        # ``clients.changed``: read the table, hand it to ``clients_sink`` (engine.clients_changed).
+        self.load_clients: ClientsLoader | None = None
+        self.clients_sink: Callable[[list[ClientIdentity]], None] | None = None
+        self._clients_reload: asyncio.Task[None] | None = None
         self._pending_logs: deque[dict[str, Any]] = deque(maxlen=LOG_KEEP)
         self._state: dict[str, Any] | None = None
         self.history = HistoryRecorder()
@@ -244,6 +252,16 @@ class LivePublisher:
                 return
             account, change = self._reload_again
 
+    async def _reload_clients(
+        self, load: ClientsLoader, sink: Callable[[list[ClientIdentity]], None]
+    ) -> None:
+        try:
+            clients = await asyncio.to_thread(load)
+        except Exception as exc:  # noqa: BLE001 - a database outage must not end the publisher
+            log.warning("stream clients not reloaded (%s): the hub keeps the ones it has", exc)
+            return
+        sink(clients)
+
     async def _on_command(self, message: Any) -> None:
         sink, load = self.sink, self.load_accounts
         if sink is None or load is None or not isinstance(message, dict):
@@ -254,6 +272,12 @@ class LivePublisher:
             if command in COMMANDS and isinstance(account, str):
                 sink.command(Command(command), account)
                 return
+        elif kind == CLIENTS_CHANGED:
+            if self.load_clients is not None and self.clients_sink is not None:
+                self._clients_reload = asyncio.create_task(
+                    self._reload_clients(self.load_clients, self.clients_sink)
+                )
+            return
         elif kind == ACCOUNTS_CHANGED:
             account = str(message.get("account") or "")
             named = message.get("change")

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from engine.loop import Engine
-from mdhub_project.engine_config import load_accounts_fresh, load_engine_config
+from mdhub_project.engine_config import load_accounts_fresh, load_clients_fresh, load_engine_config
 from monitoring.publisher import LiveLogHandler, LivePublisher
 
 
@@ -36,9 +36,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(
             f"mdhub: {len(enabled)} source(s) of {len(config.accounts)}, "
-            f"{len(config.subscriptions)} contract(s), {config.mode} failover; "
+            f"{len(config.subscriptions)} contract(s), {config.mode} failover, "
+            f"services: {', '.join(s.name for s in config.services) or 'none'}; "
             f"ticks on {config.pub_addr}, snapshots on {config.snapshot_addr}"
         )
+        publisher.load_clients, publisher.clients_sink = load_clients_fresh, engine.clients_changed
+        if config.stream_keys is not None:
+            self.stdout.write(
+                f"mdhub: CURVE on, {len(config.clients)} stream client(s); "
+                f"server public key {config.stream_keys.public}"
+            )
         publisher.start(engine, load_accounts_fresh)
         try:
             engine.run()
