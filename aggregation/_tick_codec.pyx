@@ -13,6 +13,7 @@ type goes through ``msgpack.packb`` for that value.
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
 from libc.stdint cimport int64_t, uint64_t
+from libc.math cimport isfinite
 from libc.string cimport memcpy
 
 import sys
@@ -24,10 +25,13 @@ from aggregation.tick_codec_py import (
     CTP_KEYS,
     DEEP_PRICES,
     DEEP_VOLUMES,
+    PRICE_INDEX,
+    QUANTITY_INDEX,
     _NUMBER_KEYS,
     _TAIL_LOCALTIME,
     _TAIL_RECV,
     body_prefix,
+    stateless_rule as py_stateless_rule,
 )
 
 cdef double MAX_FLOAT = sys.float_info.max
@@ -184,4 +188,54 @@ def ctp_numbers(dict data, bint sopt):
     return numbers
 
 
-__all__ = ["body_prefix", "ctp_numbers", "encode_body"]
+cdef tuple PRICES = PRICE_INDEX
+cdef tuple QUANTITIES = QUANTITY_INDEX
+cdef double EMPTY_PRICE = 1e300
+cdef double EXACT = 9007199254740992.0  # 2**53: an int below it is exact as a double
+cdef Py_ssize_t I_BID = 11, I_ASK = 21
+assert PRICE_INDEX[0] == 3 and len(PRICE_INDEX) <= 32 and len(QUANTITY_INDEX) <= 8
+
+
+cdef inline int _as_double(object v, double* out) except -1:
+    """1 when ``v`` is a float or a small int (its value in ``out``); 0 for anything else."""
+    if type(v) is float:
+        out[0] = PyFloat_AS_DOUBLE(v)
+        return 1
+    if type(v) is int and -EXACT < v < EXACT:
+        out[0] = <double>v
+        return 1
+    return 0
+
+
+def stateless_rule(list numbers):
+    """``aggregation.tick_codec_py.stateless_rule`` without a Python call per value. A tick
+    with a value of another type than float or a small int takes the twin (whose errors,
+    TypeError for a string, say, must come out the same)."""
+    cdef double prices[32]
+    cdef double quantities[8]
+    cdef Py_ssize_t i, k, n_prices = len(PRICES), n_quantities = len(QUANTITIES)
+    if len(numbers) != N:
+        raise ValueError("numbers must have one value per NUMBER_FIELDS entry")
+    for k in range(n_prices):
+        if not _as_double(numbers[<Py_ssize_t>PRICES[k]], &prices[k]):
+            return py_stateless_rule(numbers)
+    for k in range(n_quantities):
+        if not _as_double(numbers[<Py_ssize_t>QUANTITIES[k]], &quantities[k]):
+            return py_stateless_rule(numbers)
+    for k in range(n_prices):
+        if not isfinite(prices[k]) or prices[k] < 0:
+            return "price_invalid"
+    for k in range(n_prices):
+        if prices[k] >= EMPTY_PRICE:
+            numbers[<Py_ssize_t>PRICES[k]] = 0.0
+            prices[k] = 0.0
+    # PRICES starts with last_price; bid_1 and ask_1 are looked up by index.
+    if prices[0] == 0 and numbers[I_BID] == 0 and numbers[I_ASK] == 0:
+        return "no_price"
+    for k in range(n_quantities):
+        if not isfinite(quantities[k]) or quantities[k] < 0:
+            return "quantity_negative"
+    return None
+
+
+__all__ = ["body_prefix", "ctp_numbers", "encode_body", "stateless_rule"]

@@ -8,7 +8,6 @@ State is per source (this worker) and per contract. No Django import.
 
 from __future__ import annotations
 
-import math
 import operator
 import time
 from collections import Counter
@@ -18,6 +17,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from aggregation.sessions import AUCTION, CHINA_TZ, TradingCalendar
+from aggregation.tick_codec import stateless_rule
 from aggregation.wire import BOOK_FIELDS, NUMBER_FIELDS, datetime_from_ns, datetime_ns
 
 if TYPE_CHECKING:
@@ -41,8 +41,6 @@ _numbers = operator.attrgetter(*NUMBER_FIELDS)
 # The fast paths (gateways.kinds.fast_record) hand the cleanser a list of the numbers in
 # NUMBER_FIELDS order instead of a TickData: the rules read it by index.
 PRICE_INDEX = tuple(NUMBER_FIELDS.index(name) for name in PRICE_FIELDS)
-_prices = operator.itemgetter(*PRICE_INDEX)
-_quantities = operator.itemgetter(*(NUMBER_FIELDS.index(name) for name in QUANTITY_FIELDS))
 _I = {name: i for i, name in enumerate(NUMBER_FIELDS)}
 _LAST, _BID, _ASK = _I["last_price"], _I["bid_price_1"], _I["ask_price_1"]
 _VOLUME, _UP, _DOWN = _I["volume"], _I["limit_up"], _I["limit_down"]
@@ -120,27 +118,13 @@ class Cleanser:
         return rule
 
     def _check(self, vt_symbol: str, numbers: list[float], dt_ns: int) -> str | None:
-        # Fast path for the usual tick: all prices >= 0 and a finite sum below EMPTY_PRICE
-        # mean every one is a finite, non-empty price (a NaN makes the sum NaN, and the
-        # comparison false). Otherwise look at each one.
-        prices = _prices(numbers)
-        if not (min(prices) >= 0.0 and sum(prices) < EMPTY_PRICE):
-            for i, value in zip(PRICE_INDEX, prices, strict=True):
-                if not math.isfinite(value) or value < 0:
-                    return "price_invalid"
-                if value >= EMPTY_PRICE:
-                    numbers[i] = 0.0
+        # Prices (finite, not negative; CTP's empty value becomes 0.0), some price at all,
+        # quantities: compiled (aggregation.tick_codec), no state.
+        rule = stateless_rule(numbers)
+        if rule is not None:
+            return rule
         last = numbers[_LAST]
         bid, ask = numbers[_BID], numbers[_ASK]
-        # An option quote may carry only bid/ask and no trade yet (volume 0): that is a
-        # tick worth keeping. A tick with no price at all is not.
-        if last == 0 and bid == 0 and ask == 0:
-            return "no_price"
-        quantities = _quantities(numbers)
-        if not (min(quantities) >= 0.0 and math.isfinite(sum(quantities))):
-            for value in quantities:
-                if not math.isfinite(value) or value < 0:
-                    return "quantity_negative"
 
         state = self._contracts.get(vt_symbol)
         if state is None:

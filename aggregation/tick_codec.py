@@ -15,6 +15,7 @@ from aggregation import tick_codec_py
 body_prefix = tick_codec_py.body_prefix
 encode_body: Callable[[bytes, list[Any], int, int | None, int], bytes] = tick_codec_py.encode_body
 ctp_numbers: Callable[[dict[str, Any], bool], list[Any]] = tick_codec_py.ctp_numbers
+stateless_rule: Callable[[list[Any]], str | None] = tick_codec_py.stateless_rule
 COMPILED = False
 
 if os.environ.get("MDHUB_PURE_PYTHON") != "1":
@@ -25,4 +26,5 @@ if os.environ.get("MDHUB_PURE_PYTHON") != "1":
     else:
         encode_body = _tick_codec.encode_body
         ctp_numbers = _tick_codec.ctp_numbers
+        stateless_rule = _tick_codec.stateless_rule
         COMPILED = True

@@ -15,6 +15,8 @@ differently, so an ``int`` 0 where vn.py leaves a default must stay an ``int``).
 
 from __future__ import annotations
 
+import math
+import operator
 import sys
 from typing import Any
 
@@ -103,3 +105,43 @@ def ctp_numbers(data: dict[str, Any], sopt: bool) -> list[Any]:
         for i in DEEP_PRICES + DEEP_VOLUMES:
             numbers[i] = 0
     return numbers
+
+
+# -- the cleanser's rules that need no state (aggregation.cleanse) ------------------------
+
+# CTP fills a price it has no value for with DBL_MAX (1.797e308); anything this large is
+# "no value", not a price.
+EMPTY_PRICE = 1e300
+PRICE_INDEX = tuple(
+    _INDEX[name]
+    for name in ("last_price", "open_price", "high_price", "low_price", "pre_close", "limit_up", "limit_down")
+) + tuple(i for i, name in enumerate(NUMBER_FIELDS) if "_price_" in name)
+QUANTITY_INDEX = tuple(_INDEX[name] for name in ("volume", "turnover", "open_interest", "last_volume"))
+_prices = operator.itemgetter(*PRICE_INDEX)
+_quantities = operator.itemgetter(*QUANTITY_INDEX)
+_LAST, _BID, _ASK = _INDEX["last_price"], _INDEX["bid_price_1"], _INDEX["ask_price_1"]
+
+
+def stateless_rule(numbers: list[Any]) -> str | None:
+    """``price_invalid``, ``no_price`` or ``quantity_negative`` of a tick's ``NUMBER_FIELDS``
+    values, or None; CTP's empty prices become 0.0 in place."""
+    # Fast path for the usual tick: all prices >= 0 and a finite sum below EMPTY_PRICE
+    # mean every one is a finite, non-empty price (a NaN makes the sum NaN, and the
+    # comparison false). Otherwise look at each one.
+    prices = _prices(numbers)
+    if not (min(prices) >= 0.0 and sum(prices) < EMPTY_PRICE):
+        for i, value in zip(PRICE_INDEX, prices, strict=True):
+            if not math.isfinite(value) or value < 0:
+                return "price_invalid"
+            if value >= EMPTY_PRICE:
+                numbers[i] = 0.0
+    # An option quote may carry only bid/ask and no trade yet (volume 0): that is a
+    # tick worth keeping. A tick with no price at all is not.
+    if numbers[_LAST] == 0 and numbers[_BID] == 0 and numbers[_ASK] == 0:
+        return "no_price"
+    quantities = _quantities(numbers)
+    if not (min(quantities) >= 0.0 and math.isfinite(sum(quantities))):
+        for value in quantities:
+            if not math.isfinite(value) or value < 0:
+                return "quantity_negative"
+    return None

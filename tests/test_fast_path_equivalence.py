@@ -291,3 +291,31 @@ def test_the_sim_kinds_fast_path_frames_are_the_tickdata_paths() -> None:
             assert fast.deliver(dict(snap))
     assert len(fast_sender.frames) > len(sims)
     same_frames(slow_sender.frames, fast_sender.frames)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    changes=st.dictionaries(
+        st.integers(0, len(NUMBER_FIELDS) - 1),
+        st.one_of(EDGE_VALUES, st.sampled_from(["x", True, None, 2**60, 10**400]), st.floats()),
+        max_size=6,
+    )
+)
+def test_compiled_stateless_rules_match_the_python_twin(changes: dict[int, Any]) -> None:
+    assert tick_codec.COMPILED, "the compiled codec is not built: python -m aggregation.build_ext"
+    numbers: list[Any] = [float(100 + i) for i in range(len(NUMBER_FIELDS))]
+    for index, value in changes.items():
+        numbers[index] = value
+    compiled_numbers, twin_numbers = list(numbers), list(numbers)
+
+    def outcome(rule: Any, values: list[Any]) -> tuple[Any, ...]:
+        try:
+            return ("rule", rule(values), values)
+        except Exception as exc:  # noqa: BLE001 - the same error type on both is the point
+            return ("raised", type(exc))
+
+    compiled = outcome(tick_codec.stateless_rule, compiled_numbers)
+    twin = outcome(tick_codec_py.stateless_rule, twin_numbers)
+    if compiled[0] == "rule" and compiled[1] is None:
+        assert [repr(v) for v in compiled_numbers] == [repr(v) for v in twin_numbers]
+    assert compiled[:2] == twin[:2]
