@@ -273,8 +273,12 @@ class SimExchange:
         contracts: int = 13,
         rate: float = 2.0,
         seed: int | None = None,
+        clock_offset: float = 0.0,
     ) -> None:
         self.rng = random.Random(seed)
+        # The exchange's clock is the wall clock plus this (seconds): tests move it across
+        # session ends and midnight (``set_clock``) while pacing stays on the wall clock.
+        self.clock_offset_ns = int(clock_offset * 1e9)
         self.sims = [ContractSim(p, self.rng) for p in contract_universe(contracts)]
         # Underlyings not in the universe: walked once a round, never published.
         self.hidden = underlying_sims(self.sims, self.rng)
@@ -303,10 +307,11 @@ class SimExchange:
             while interval_ns and next_ns <= now and burst < len(self.sims):
                 sim = self.sims[index]
                 index = (index + 1) % len(self.sims)
+                stamp = now + self.clock_offset_ns
                 if index == 0:
                     for underlying in self.hidden:
-                        underlying.step(now)
-                self.pub.send_multipart((SNAP_TOPIC, msgpack.packb(sim.step(now))))
+                        underlying.step(stamp)
+                self.pub.send_multipart((SNAP_TOPIC, msgpack.packb(sim.step(stamp))))
                 self.published += 1
                 next_ns += interval_ns
                 burst += 1
@@ -319,6 +324,10 @@ class SimExchange:
     def _handle_control(self) -> None:
         try:
             request = msgpack.unpackb(self.control.recv())
+            if "clock" in request:
+                self.clock_offset_ns = int(float(request["clock"]) * 1e9)
+                self.control.send(msgpack.packb({"ok": True}))
+                return
             account = str(request["account"])
             fault = str(request["fault"])
             if fault not in FAULTS:
@@ -352,6 +361,23 @@ def send_fault(
         sock.close()
 
 
+def set_clock(control_addr: str, offset: float, timeout: float = 3.0) -> dict[str, Any]:
+    """Set the simulated exchange's clock to the wall clock plus ``offset`` seconds."""
+    ctx = zmq.Context.instance()
+    sock = ctx.socket(zmq.REQ)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.setsockopt(zmq.RCVTIMEO, int(timeout * 1000))
+    sock.connect(control_addr)
+    try:
+        sock.send(msgpack.packb({"clock": offset}))
+        reply: dict[str, Any] = msgpack.unpackb(sock.recv())
+        return reply
+    except zmq.Again:
+        return {"ok": False, "error": f"the simulated exchange at {control_addr} did not answer"}
+    finally:
+        sock.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateways.simexchange")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -361,6 +387,9 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--contracts", type=int, default=len(PRODUCTS))
     serve.add_argument("--rate", type=float, default=2.0, help="snapshots per second per contract")
     serve.add_argument("--seed", type=int, default=None)
+    serve.add_argument(
+        "--clock-offset", type=float, default=0.0, help="the exchange clock: wall clock plus this (seconds)"
+    )
     serve.add_argument(
         "--parent-pid", type=int, default=None, help="die with this process (the hub that starts it)"
     )
@@ -378,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
 
     # Started by a hub: end with it, however it ends (gateways.parent_death).
     die_with_parent(args.parent_pid)
-    exchange = SimExchange(args.pub, args.control, args.contracts, args.rate, args.seed)
+    exchange = SimExchange(args.pub, args.control, args.contracts, args.rate, args.seed, args.clock_offset)
 
     def stop(signum: int, frame: Any) -> None:
         exchange.shutdown = True
