@@ -55,7 +55,7 @@ from zoneinfo import ZoneInfo
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
-from aggregation import wire
+from aggregation import records, wire
 from aggregation.curve import CurveKeys, make_client
 from aggregation.dedup import FirstArrival
 
@@ -129,20 +129,29 @@ def normalise_topic(topic: str) -> str:
     """The topic prefix a subscription string stands for.
 
     ``"rb2601.SHFE"`` and ``"tick.rb2601.SHFE"`` → ``"tick.rb2601.SHFE"``; ``"rb"`` →
-    ``"tick.rb"``; ``""``, ``"tick"`` and ``"tick."`` → ``"tick."`` (everything).
+    ``"tick.rb"``; ``""``, ``"tick"`` and ``"tick."`` → ``"tick."`` (everything). The data
+    services' records are their own topics: ``"bar.1m.rb2601.SHFE"``, ``"bar.5s."``,
+    ``"greeks."`` stay as they are, and ``"bar"`` / ``"greeks"`` mean all of them.
     """
     text = topic.strip()
     if any(c.isspace() for c in text):
         raise ValueError(f"topic {topic!r} has a space in it: give one symbol or prefix per topic")
     if text in ("", "tick", ALL):
         return ALL
-    if text.startswith(ALL):
+    if text in _RECORD_ROOTS:
+        return text + "."
+    if text.startswith(ALL) or text.startswith(_RECORD_PREFIXES):
         return text
     return ALL + text
 
 
+# ``bar.`` and ``greeks.`` (aggregation.records), as text.
+_RECORD_PREFIXES = tuple(p.decode() for p in records.RECORD_PREFIXES)
+_RECORD_ROOTS = frozenset(p.rstrip(".") for p in _RECORD_PREFIXES)
+
+
 def _is_product(text: str) -> bool:
-    return text.isascii() and text.isalpha() and text != "tick"
+    return text.isascii() and text.isalpha() and text != "tick" and text not in _RECORD_ROOTS
 
 
 def _product_of(topic: bytes) -> str:
@@ -370,6 +379,10 @@ class HubClient[T]:
         self.rcvhwm = rcvhwm
         self.on_gap = on_gap
         self._convert: Callable[[dict[str, Any]], Any] = wire.to_tick_data if as_tick_data else _identity
+        # Bars become vn.py BarData with as_tick_data; Greeks have no vn.py class: dicts.
+        self._convert_bar: Callable[[dict[str, Any]], Any] = (
+            records.to_bar_data if as_tick_data else _identity
+        )
         self._own_context = context is None
         self._ctx: zmq.Context[Any] = zmq.Context() if context is None else context
         self._poller = zmq.Poller()
@@ -822,9 +835,16 @@ class HubClient[T]:
         self._deliver(hub, topic, fields, mode)
 
     def _deliver(self, hub: _Hub, topic: bytes, fields: dict[str, Any], mode: str) -> None:
+        record = records.is_record_topic(topic)
         try:
-            key = wire.content_key(fields["datetime"], tuple(fields[name] for name in wire.CONTENT_FIELDS))
-        except (KeyError, TypeError, OverflowError):
+            if record:
+                # A record has no tick content fields: its key is its whole content.
+                key = records.record_key(fields["datetime"], fields)
+            else:
+                key = wire.content_key(
+                    fields["datetime"], tuple(fields[name] for name in wire.CONTENT_FIELDS)
+                )
+        except (KeyError, TypeError, OverflowError, ValueError):
             self.bad += 1
             return
         verdict = self._dedup.offer(topic, key, hub.label, time.time_ns())
@@ -838,7 +858,12 @@ class HubClient[T]:
             self.snapshot_ticks += 1
         elif mode == RECOVERED:
             self.recovered += 1
-        self._ready.append(self._convert(fields))
+        if not record:
+            self._ready.append(self._convert(fields))
+        elif records.is_bar_topic(topic):
+            self._ready.append(self._convert_bar(fields))
+        else:
+            self._ready.append(fields)  # type: ignore[arg-type]  # Greeks: a dict either way
 
     def _gap(self, hub: _Hub, topic: bytes, expected: int, got: int) -> None:
         self.gaps += got - expected

@@ -11,9 +11,15 @@ itself. No Django import; clients use ``record_key`` to deduplicate records acro
 from __future__ import annotations
 
 import hashlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgpack
+
+from aggregation.exchange_time import CHINA_TZ
+from aggregation.wire import datetime_from_ns
+
+if TYPE_CHECKING:
+    from vnpy.trader.object import BarData
 
 RECORD_SCHEMA_VERSION = 1
 BAR_PREFIX = b"bar."
@@ -29,6 +35,10 @@ _HUB_FIELDS = frozenset(("source", "epoch", "seq"))
 
 def is_record_topic(topic: bytes) -> bool:
     return topic.startswith(RECORD_PREFIXES)
+
+
+def is_bar_topic(topic: bytes) -> bool:
+    return topic.startswith(BAR_PREFIX)
 
 
 def record_key(time_ns: int, fields: dict[str, Any]) -> bytes:
@@ -50,3 +60,40 @@ def encode_record(time_ns: int, fields: dict[str, Any]) -> tuple[bytes, bytes]:
         parts.append(packer.pack(name))
         parts.append(packer.pack(value))
     return record_key(time_ns, fields), b"".join(parts)
+
+
+# What a bar record says beyond vn.py's BarData fields: kept in ``BarData.extra``.
+_BAR_EXTRA = ("interval", "end", "trading_day", "flat", "complete", "ticks", "source", "seq", "epoch")
+
+
+def to_bar_data(fields: dict[str, Any]) -> BarData:
+    """A vn.py ``BarData`` from a decoded ``bar.`` record (imports vn.py on first use).
+
+    vn.py's ``Interval`` knows ``1m``, ``1h`` and ``d`` only; other intervals (``5m``,
+    ``15m``, ``5s``) leave ``interval`` None, as vn.py's own BarGenerator does for its
+    window bars. The record's own interval name and the fields vn.py has no place for
+    (``end``, ``trading_day``, ``flat``, ``complete``, ...) are in ``bar.extra``."""
+    from vnpy.trader.constant import Exchange, Interval
+    from vnpy.trader.object import BarData
+
+    name = str(fields.get("interval", ""))
+    try:
+        interval: Interval | None = Interval(name)
+    except ValueError:
+        interval = None
+    bar = BarData(
+        gateway_name=str(fields.get("source", "mdhub")),
+        symbol=fields["symbol"],
+        exchange=Exchange(fields["exchange"]),
+        datetime=datetime_from_ns(fields["datetime"], CHINA_TZ),
+        interval=interval,
+        volume=float(fields.get("volume") or 0),
+        turnover=float(fields.get("turnover") or 0),
+        open_interest=float(fields.get("open_interest") or 0),
+        open_price=float(fields.get("open_price") or 0),
+        high_price=float(fields.get("high_price") or 0),
+        low_price=float(fields.get("low_price") or 0),
+        close_price=float(fields.get("close_price") or 0),
+    )
+    bar.extra = {k: fields[k] for k in _BAR_EXTRA if k in fields}
+    return bar
