@@ -478,6 +478,8 @@ def test_hub_health_check_passes_while_runhub_publishes_ticks(tmp_path: Path, mi
         DATABASE_URL=migrated_db,
         MDHUB_PUB_ADDR=f"tcp://*:{port}",
         MDHUB_SNAPSHOT_ADDR=f"tcp://*:{free_port()}",
+        # Beyond loopback: CURVE on (mdhub.E030), as in the container.
+        MDHUB_CURVE="true",
         MDHUB_RUN_DIR=str(tmp_path / "run"),
         # No Redis: the engine must run without it, and so must its health check.
         REDIS_URL="redis://127.0.0.1:1/0",
