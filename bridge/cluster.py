@@ -153,6 +153,8 @@ def node_config(node: Node, peers: list[Node], creds: Credentials, stream: str =
         },
         "system_account": "SYS",
     }
+    if len(peers) == 1:
+        del config["cluster"]  # a single server is not a cluster of one
     return json.dumps(config, indent=2)
 
 
