@@ -38,7 +38,7 @@ def check_journal(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
                 f"MDHUB_JOURNAL_DIR {settings.MDHUB_JOURNAL_DIR} cannot be written by this user: the hub "
                 "would forward ticks without a journal, so no client could fill a gap.",
                 hint="Point MDHUB_JOURNAL_DIR at a writable folder on local disk, or set MDHUB_JOURNAL=off.",
-                id="mdhub.E030",
+                id="mdhub.E040",
             )
         )
     ports: dict[str, str] = {}
@@ -54,7 +54,7 @@ def check_journal(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMe
                     "the hub could not bind both.",
                     hint="Give each of MDHUB_PUB_ADDR, MDHUB_SNAPSHOT_ADDR and MDHUB_RECOVERY_ADDR a port "
                     "of its own.",
-                    id="mdhub.E031",
+                    id="mdhub.E041",
                 )
             )
         else:
