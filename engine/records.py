@@ -105,7 +105,7 @@ class ServiceStatus:
     records: int  # records it has pushed into the hub
     forwarded: int  # of those, what the hub forwarded (first arrival per topic)
     dropped: int  # records it could not hand to the hub
-    errors: int
+    handler_errors: int  # on_tick/on_timer calls that raised (the heartbeat's errors)
 
 
 @dataclass(frozen=True, slots=True)

@@ -97,7 +97,7 @@ def service_status(service: SupervisedService, stats: SourceStats, now: float, w
         records=int(status.get("records") or 0),
         forwarded=stats.first,
         dropped=int(status.get("dropped") or 0),
-        errors=int(status.get("errors") or 0),
+        handler_errors=int(status.get("errors") or 0),
     )
 
 

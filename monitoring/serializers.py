@@ -82,7 +82,8 @@ class ServiceStatusSerializer(serializers.Serializer[dict[str, Any]]):
     records = serializers.IntegerField(help_text="Records it has pushed into the hub.")
     forwarded = serializers.IntegerField(help_text="Of those, what the hub forwarded.")
     dropped = serializers.IntegerField()
-    errors = serializers.IntegerField()
+    # Not "errors": that name is the serializer's own validation result.
+    handler_errors = serializers.IntegerField(help_text="Its on_tick/on_timer calls that raised.")
 
 
 class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):

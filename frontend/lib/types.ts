@@ -118,7 +118,7 @@ export interface ServiceStatus {
   records: number;
   forwarded: number;
   dropped: number;
-  errors: number;
+  handler_errors: number;
 }
 
 export interface GatewaysSnapshot {

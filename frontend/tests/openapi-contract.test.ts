@@ -80,7 +80,7 @@ const SERVICE_STATUS_FIELDS = {
   records: "required",
   forwarded: "required",
   dropped: "required",
-  errors: "required",
+  handler_errors: "required",
 } as const satisfies FieldTable<ServiceStatus>;
 
 const ACCOUNT_FIELDS = {
