@@ -71,12 +71,13 @@ def check_exactly_once(
         seen.setdefault(topic, []).append(message_id(topic, tick))
         assert tick["datetime"] >= last_time.get(topic, 0), f"{topic} out of order"
         last_time[topic] = tick["datetime"]
-    for topic, ids in seen.items():
-        assert len(ids) == len(set(ids)), f"{topic}: a snapshot delivered twice"
+    for topic, in_order in seen.items():
+        assert len(in_order) == len(set(in_order)), f"{topic}: a snapshot delivered twice"
     assert set(seen) == set(truth)
     for topic, ids in truth.items():
-        missing = ids - set(seen[topic])
-        extra = set(seen[topic]) - ids
+        delivered = set(seen[topic])
+        missing = ids - delivered
+        extra = delivered - ids
         assert not missing, f"{topic}: {len(missing)} of {len(ids)} snapshots never reached the stream"
         assert not extra, f"{topic}: {len(extra)} snapshots no hub journaled"
 
