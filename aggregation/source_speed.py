@@ -25,13 +25,13 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 import msgpack
 
+from aggregation.exchange_time import CHINA_TZ
 from aggregation.sessions import product_of
 
-EXCHANGE_TZ = ZoneInfo("Asia/Shanghai")
+EXCHANGE_TZ = CHINA_TZ
 DAY, NIGHT = "day", "night"
 SESSIONS = (DAY, NIGHT)
 # China's night sessions run 21:00–02:30 and the day's open at 08:55 (auction): anything

@@ -14,9 +14,9 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")  # exchange time
+from aggregation.exchange_time import CHINA_TZ
+
 DAY_NS = 86_400 * 1_000_000_000
 HALF_DAY_S = 43_200
 

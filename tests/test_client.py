@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import msgpack
 import pytest
@@ -28,9 +27,10 @@ from vnpy.trader.object import TickData
 
 from aggregation import wire
 from aggregation.client import HubAddress, HubClient, Subscription, normalise_topic
+from aggregation.exchange_time import CHINA_TZ
 
 ROOT = Path(__file__).resolve().parent.parent
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = CHINA_TZ
 # 2026-01-05 09:00:00 Asia/Shanghai.
 BASE_NS = 1_767_574_800_000_000_000
 SYMBOLS = ("rb2601.SHFE", "rb2605.SHFE", "ag2606.SHFE", "IF2601.CFFEX", "a2605.DCE")

@@ -9,16 +9,15 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pytest
 import zmq
 
+from aggregation.exchange_time import CHINA_TZ
 from gateways.exchange_date import ExchangeDate
 from gateways.loopback.front import exchange_days, trading_day
 from tests.loopback_helpers import FUTURES, Client, InProcessHub, LoopbackWorld, broker_spec
 
-CHINA_TZ = ZoneInfo("Asia/Shanghai")
 FRIDAY_NIGHT = datetime(2026, 12, 4, 21, 30, tzinfo=CHINA_TZ)
 MIDNIGHT = datetime(2026, 12, 5, 0, 0, tzinfo=CHINA_TZ)  # Friday → Saturday
 
