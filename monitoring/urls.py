@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, re_path
 
+from monitoring.records_views import BarsView, SmileView
 from monitoring.speed_views import ContractListView, SourceHistoryView, SourceSpeedView, StateTimelineView
 from monitoring.views import EventListView, GatewaysView, LogsView, MetricsView
 
@@ -17,6 +18,8 @@ urlpatterns: list[URLPattern] = [
     re_path(r"^sources/history/?$", SourceHistoryView.as_view(), name="sources-history"),
     re_path(r"^sources/timeline/?$", StateTimelineView.as_view(), name="sources-timeline"),
     re_path(r"^contracts/?$", ContractListView.as_view(), name="contracts"),
+    re_path(r"^bars/?$", BarsView.as_view(), name="bars"),
+    re_path(r"^smile/?$", SmileView.as_view(), name="smile"),
 ]
 
 metrics_urlpatterns: list[URLPattern] = [
