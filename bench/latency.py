@@ -45,6 +45,7 @@ import sys
 import tempfile
 import time
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -212,7 +213,7 @@ class RelaySink(Sink):
 class HubSink(Sink):
     def __init__(self, run_dir: str) -> None:
         self.pub = f"tcp://127.0.0.1:{free_port()}"
-        snap = f"tcp://127.0.0.1:{free_port()}"
+        self.snap = snap = f"tcp://127.0.0.1:{free_port()}"
         self.ingest = f"ipc://{run_dir}/ingest.ipc"
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.engine_runner", run_dir, self.pub, snap],
@@ -284,11 +285,19 @@ def percentiles(samples: list[int]) -> dict[str, float]:
 # -- one phase on one path --------------------------------------------------------------------
 
 
-def run_phase(path: str, phase: str, args: argparse.Namespace) -> dict[str, Any]:
+def run_phase(
+    path: str, phase: str, args: argparse.Namespace, make_sink: Callable[[str], Sink] | None = None
+) -> dict[str, Any]:
+    """One phase on one path; ``make_sink(run_dir)`` gives another process under test (the
+    hub with its data services attached: bench/services.py)."""
     ctx = mp.get_context("spawn")
     zctx = zmq.Context.instance()
     with tempfile.TemporaryDirectory(prefix="mdhub-bench-") as run_dir:
-        sink: Sink = RelaySink(ctx, run_dir) if path == "relay" else HubSink(run_dir)
+        sink: Sink
+        if make_sink is not None:
+            sink = make_sink(run_dir)
+        else:
+            sink = RelaySink(ctx, run_dir) if path == "relay" else HubSink(run_dir)
         sub = zctx.socket(zmq.SUB)
         sub.setsockopt(zmq.RCVHWM, 0)
         sub.setsockopt(zmq.RCVTIMEO, 100)

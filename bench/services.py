@@ -1,19 +1,31 @@
-"""How fast the data services compute, on one core: bar ticks/s and Greeks/s.
+"""How fast the data services compute, and what they cost the hub's tick path.
 
-    .venv/bin/python -m bench.services --seconds 2
+    .venv/bin/python -m bench.services --seconds 2                       # compute only
+    .venv/bin/python -m bench.services --tick-path --rates 3000 --seconds 5 --repeat 2
 
-In process, no sockets: this measures the services' own Python per tick, which bounds how
-many contracts one service process can follow. The hub's tick path is not involved (the
-services are other processes); see docs/services.md for the tick-path comparison to run.
+Compute (in process, no sockets, one core): the services' own Python per tick, which bounds
+how many contracts one service process can follow: bar ticks/s, Greeks (IV + 5 Greeks)/s.
+
+``--tick-path``: the hub's tick p50/p99 and its ingress ceiling with the bar and Greeks
+services attached vs none, in the same run, alternating, on fresh hubs (bench/latency.py's
+phases, senders and client, unchanged). With services on, the two ``services.runner``
+processes read the hub's whole stream (every contract; the stream's options priced by the
+Greeks service) and push their records into its ingest, as under runhub; they share the
+machine's cores with the hub, as they do in production.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
+import subprocess
+import sys
 import time
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from aggregation.wire import datetime_ns
+from bench.latency import PROJECT, HubSink, Sink, run_phase
 from services.bars import BarService
 from services.calendar import default_calendar
 from services.greeks import GreeksService
@@ -67,10 +79,100 @@ def bench_greeks(seconds: float) -> float:
     return n / (time.perf_counter() - t0)
 
 
+class ServicesHubSink(Sink):
+    """The benchmark's hub (bench/latency.py ``HubSink``) with a bar and a Greeks service
+    attached to it, started before the load and stopped after it."""
+
+    # The services import vollib/scipy and take a snapshot (which times out on the held hub).
+    STARTUP_SECONDS = 6.0
+
+    def __init__(self, run_dir: str) -> None:
+        self.hub = HubSink(run_dir)
+        self.pub, self.ingest = self.hub.pub, self.hub.ingest
+        self.services = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "services.runner",
+                    f"--service={name}",
+                    "--calendar=sim",
+                    f"--pub={self.hub.pub}",
+                    f"--snapshot={self.hub.snap}",
+                    f"--ingest={self.ingest}",
+                    *extra,
+                ],
+                cwd=PROJECT,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            for name, extra in (("bars", ["--intervals=5s,1m,5m,15m,30m,1h,d"]), ("greeks", []))
+        ]
+        time.sleep(self.STARTUP_SECONDS)
+        dead = [p.args for p in self.services if p.poll() is not None]
+        if dead:
+            raise RuntimeError(f"a service did not start: {dead}")
+
+    def release(self) -> None:
+        self.hub.release()
+
+    def stop(self) -> dict[str, Any]:
+        for proc in self.services:
+            proc.terminate()
+        for proc in self.services:
+            proc.wait(10)
+        return self.hub.stop()
+
+
+def bench_tick_path(args: argparse.Namespace) -> None:
+    phases = [*(f"3x{r:.0f}" for r in args.rates), "ceiling"]
+    results: list[dict[str, Any]] = []
+    for rep in range(args.repeat):
+        for phase in phases:
+            for path in ("hub", "hub+services"):
+                make = ServicesHubSink if path == "hub+services" else None
+                r = run_phase(path, phase, args, make_sink=make)
+                r["path"] = path
+                results.append(r)
+                print(f"run {rep + 1}: {path:<13} {_summary(r)}", flush=True)
+    print(f"\nmedians over {args.repeat} run(s):")
+    for phase in phases:
+        rows = {
+            p: [r for r in results if r["phase"] == phase and r["path"] == p] for p in ("hub", "hub+services")
+        }
+        for name in ("ingress_per_s",) if phase == "ceiling" else ("p50", "p99"):
+            off = statistics.median(r[name] for r in rows["hub"])
+            on = statistics.median(r[name] for r in rows["hub+services"])
+            unit = "ticks/s" if phase == "ceiling" else "ms"
+            print(
+                f"{phase:<9} {name:<14} off {off:>12,.3f}  on {on:>12,.3f} {unit}"
+                f"  ({(on / off - 1) * 100:+.1f} %)"
+            )
+        lost = {p: max(r["expected"] - r["delivered"] for r in rs) for p, rs in rows.items()}
+        print(f"{phase:<9} {'lost':<14} off {lost['hub']:>12}  on {lost['hub+services']:>12}")
+
+
+def _summary(r: dict[str, Any]) -> str:
+    counts = f"{r['delivered']}/{r['expected']}"
+    if r["phase"] == "ceiling":
+        return f"{r['phase']:<9} {counts:>15}  ceiling {r['ingress_per_s']:,.0f} ticks/s"
+    return f"{r['phase']:<9} {counts:>15}  p50 {r['p50']:.3f} ms  p99 {r['p99']:.3f} ms"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.services")
     parser.add_argument("--seconds", type=float, default=2.0)
+    parser.add_argument("--tick-path", action="store_true", help="the hub's tick path, services on vs off")
+    parser.add_argument("--rates", type=float, nargs="+", default=[3_000.0], help="per sender (--tick-path)")
+    parser.add_argument("--ceiling-ticks", type=int, default=50_000, help="per sender (--tick-path)")
+    parser.add_argument("--contracts", type=int, default=50, help="(--tick-path)")
+    parser.add_argument("--repeat", type=int, default=1, help="(--tick-path)")
+    parser.add_argument("--quantum-us", type=float, default=250.0, help="(--tick-path)")
     args = parser.parse_args()
+    if args.tick_path:
+        args.burst_seconds = 0.5
+        bench_tick_path(args)
+        return
     print(f"bars (1m,5m,15m,30m,1h,d): {bench_bars(args.seconds):,.0f} ticks/s on one core")
     print(f"greeks (IV from mid + 5 Greeks): {bench_greeks(args.seconds):,.0f} options/s on one core")
 

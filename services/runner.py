@@ -165,6 +165,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rate", type=float, default=env_float("MDHUB_GREEKS_RATE", 0.015))
     p.add_argument("--dividend", type=float, default=env_float("MDHUB_GREEKS_DIVIDEND", 0.0))
     p.add_argument("--contracts", default=os.environ.get("MDHUB_OPTION_CONTRACTS", ""))
+    p.add_argument(
+        "--nice",
+        type=int,
+        default=int(env_float("MDHUB_SERVICES_NICE", 10)),
+        help="lower this process's CPU priority by this much (0: as the hub)",
+    )
     return p
 
 
@@ -231,6 +237,10 @@ class Runner:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if args.nice > 0:
+        # On a busy machine the hub's tick path gets the CPU first: a service behind the
+        # stream only delays derived data (its SUB queue absorbs it), a hub behind delays ticks.
+        os.nice(args.nice)
     try:
         service = build_service(args)
     except (ValueError, OSError) as exc:
