@@ -25,9 +25,10 @@ from pathlib import Path
 from aggregation.journal_day import trading_day
 from aggregation.sessions import default_calendar
 from recording import config, layout
+from recording.daily import closed_days
 from recording.query import DayNotFound, exchange_time, ticks
 from recording.schema import COLUMNS
-from recording.writer import JournalNotFound, journal_days, record_day
+from recording.writer import JournalNotFound, record_day
 
 
 def _day(text: str) -> date:
@@ -82,8 +83,7 @@ def _record(args: argparse.Namespace, root: Path) -> int:
     calendar = default_calendar()
     if args.closed:
         today = trading_day(time.time_ns(), calendar.is_trading_day)
-        done = set(layout.recorded_days(root))
-        days = [d for d in journal_days(journal) if d < today and d not in done]
+        days = closed_days(journal, root, today, config.retention_days())
     else:
         days = [args.day]
     for day in days:
