@@ -2,6 +2,7 @@
 
 import { useState } from "react";
 
+import { ContractDetail } from "@/components/contract-detail";
 import { Button } from "@/components/ui/button";
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Input } from "@/components/ui/input";
@@ -16,6 +17,9 @@ const PAGE = 50;
 export function ContractsTable() {
   const [search, setSearch] = useState("");
   const [offset, setOffset] = useState(0);
+  // The contract whose chart (and smile) shows: chosen by clicking its row.
+  const [selected, setSelected] = useState<string | null>(null);
+  const [barInterval, setBarInterval] = useState("1m");
   const { data, error } = usePolled(
     (signal) => getContracts({ q: search, limit: PAGE, offset }, signal),
     5000,
@@ -25,6 +29,8 @@ export function ContractsTable() {
   const rows = data?.results ?? [];
   const count = data?.count ?? 0;
   return (
+    <div className="space-y-4">
+    {selected ? <ContractDetail symbol={selected} interval={barInterval} onInterval={setBarInterval} /> : null}
     <Card>
       <CardHeader>
         <CardTitle>Contracts</CardTitle>
@@ -60,8 +66,23 @@ export function ContractsTable() {
             </TableHeader>
             <TableBody>
               {rows.map((row) => (
-                <TableRow key={row.vt_symbol} data-testid="contract-row">
-                  <TableCell className="font-mono">{row.vt_symbol}</TableCell>
+                <TableRow
+                  key={row.vt_symbol}
+                  data-testid="contract-row"
+                  data-state={row.vt_symbol === selected ? "selected" : undefined}
+                  className="cursor-pointer"
+                  onClick={() => setSelected(row.vt_symbol)}
+                >
+                  <TableCell className="font-mono">
+                    <button
+                      type="button"
+                      className="underline-offset-2 hover:underline"
+                      aria-label={`Show the chart of ${row.vt_symbol}`}
+                      onClick={() => setSelected(row.vt_symbol)}
+                    >
+                      {row.vt_symbol}
+                    </button>
+                  </TableCell>
                   <TableCell className="text-right tabular-nums">{row.last_price ?? "—"}</TableCell>
                   <TableCell className="tabular-nums">{formatClock(row.exchange_time)}</TableCell>
                   <TableCell className="text-right tabular-nums">
@@ -93,5 +114,6 @@ export function ContractsTable() {
         </div>
       </CardContent>
     </Card>
+    </div>
   );
 }

@@ -14,8 +14,10 @@ import type {
   HubEvent,
   LogLevel,
   LogRecord,
+  Bars,
   ContractRow,
   HistoryAnswer,
+  Smile,
   Paged,
   SpeedAnswer,
   TimelineAnswer,
@@ -378,4 +380,12 @@ export interface ContractQuery {
 
 export function getContracts(params: ContractQuery = {}, signal?: AbortSignal): Promise<Paged<ContractRow>> {
   return request<Paged<ContractRow>>(`/api/contracts${query({ ...params })}`, { signal });
+}
+
+export function getBars(symbol: string, interval = "1m", limit = 120, signal?: AbortSignal): Promise<Bars> {
+  return request<Bars>(`/api/bars${query({ symbol, interval, limit })}`, { signal });
+}
+
+export function getSmile(underlying: string, signal?: AbortSignal): Promise<Smile> {
+  return request<Smile>(`/api/smile${query({ underlying })}`, { signal });
 }

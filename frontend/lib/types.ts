@@ -280,3 +280,45 @@ export interface ContractRow {
   winner: string;
   sources: ContractSource[];
 }
+
+/** GET /api/bars: a contract's recent closed bars (bar. records), oldest first. */
+export interface Bar {
+  datetime: number; // bar start, epoch ns
+  end: number;
+  open_price: number;
+  high_price: number;
+  low_price: number;
+  close_price: number;
+  volume: number;
+  flat: boolean;
+  complete: boolean;
+}
+
+export interface Bars {
+  hub: "online" | "offline";
+  symbol: string;
+  interval: string;
+  bars: Bar[];
+}
+
+/** GET /api/smile: an underlying's IV by strike per expiry (greeks. records). */
+export interface SmilePoint {
+  strike: number;
+  call_iv: number | null;
+  put_iv: number | null;
+  call: string | null;
+  put: string | null;
+}
+
+export interface SmileExpiry {
+  expiry: string;
+  days_to_expiry: number | null;
+  forward: number | null;
+  points: SmilePoint[];
+}
+
+export interface Smile {
+  hub: "online" | "offline";
+  underlying: string;
+  expiries: SmileExpiry[];
+}

@@ -21,6 +21,11 @@ import {
   GATEWAY_TYPES,
   SETTING_KINDS,
   type Account,
+  type Bar,
+  type Bars,
+  type Smile,
+  type SmileExpiry,
+  type SmilePoint,
   type CommandAccepted,
   type GatewayStatus,
   type GatewayTypeInfo,
@@ -136,6 +141,33 @@ const SETTING_SPEC_FIELDS = {
 
 const USER_FIELDS = { username: "required", is_staff: "required" } as const satisfies FieldTable<User>;
 
+const BAR_FIELDS = {
+  datetime: "required",
+  end: "required",
+  open_price: "required",
+  high_price: "required",
+  low_price: "required",
+  close_price: "required",
+  volume: "required",
+  flat: "required",
+  complete: "required",
+} as const satisfies FieldTable<Bar>;
+const BARS_FIELDS = { hub: "required", symbol: "required", interval: "required", bars: "required" } as const satisfies FieldTable<Bars>;
+const SMILE_POINT_FIELDS = {
+  strike: "required",
+  call_iv: "required|null",
+  put_iv: "required|null",
+  call: "required|null",
+  put: "required|null",
+} as const satisfies FieldTable<SmilePoint>;
+const SMILE_EXPIRY_FIELDS = {
+  expiry: "required",
+  days_to_expiry: "required|null",
+  forward: "required|null",
+  points: "required",
+} as const satisfies FieldTable<SmileExpiry>;
+const SMILE_FIELDS = { hub: "required", underlying: "required", expiries: "required" } as const satisfies FieldTable<Smile>;
+
 interface SchemaNode {
   $ref?: string;
   allOf?: SchemaNode[];
@@ -249,6 +281,11 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expectFields("GatewayType", GATEWAY_TYPE_FIELDS);
     expectFields("SettingSpec", SETTING_SPEC_FIELDS);
     expectFields("User", USER_FIELDS);
+    expectFields("Bar", BAR_FIELDS);
+    expectFields("Bars", BARS_FIELDS);
+    expectFields("SmilePoint", SMILE_POINT_FIELDS);
+    expectFields("SmileExpiry", SMILE_EXPIRY_FIELDS);
+    expectFields("Smile", SMILE_FIELDS);
   });
 
   it("reads each document from the path lib/api.ts calls", () => {
@@ -265,5 +302,7 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expect(answer("/api/accounts/{id}/restart/", "post", "202").$ref).toMatch(/\/CommandAccepted$/);
     expect(answer("/api/events/").$ref).toMatch(/\/PaginatedEventList$/);
     expect(answer("/api/logs/").$ref).toMatch(/\/Logs$/);
+    expect(answer("/api/bars/").$ref).toMatch(/\/Bars$/);
+    expect(answer("/api/smile/").$ref).toMatch(/\/Smile$/);
   });
 });
