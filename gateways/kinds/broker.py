@@ -140,10 +140,13 @@ class BrokerKind(GatewayKind):
         ``gateways.loopback.preload``), and take the loopback world's clock: the simulated
         exchange trades around the clock (no session rule), and a test may shift its time
         (``loopback_clock_offset`` seconds) to cross midnight."""
-        from gateways.loopback.preload import preload
+        from gateways.loopback.preload import preload, preload_trader
 
         flavour = self.module_name.split(".")[0].removeprefix("vnpy_")
         library = preload(flavour)
+        # The trader library too: an account with a tdAddress on the loopback front logs in
+        # to its trading side, which speaks only the loopback wire.
+        preload_trader(flavour)
         library.mdhub_loopback_flavour.restype = ctypes.c_char_p
         log.info(
             "%s: loopback %s front library loaded", self.account, library.mdhub_loopback_flavour().decode()

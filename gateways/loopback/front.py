@@ -13,6 +13,11 @@ fields, the snapshot replayed at subscription (stale right after login), ActionD
 TradingDay as each exchange fills them, CZCE stamps in whole seconds, disconnects, an error
 answer for an unknown instrument, a stall with the connection open.
 
+The same port serves the loopback trader library (``loopback_td.cpp``): authenticate
+(``auth_code``: the AuthCode the front requires, empty = any), login, settlement confirm and
+the instrument query, answered from the simulated exchange's listing on the front's exchange
+date (``listing``) as ``CThostFtdcInstrumentField`` records (``instrument_fields``).
+
 The front's clock is the wall clock plus ``clock_offset`` seconds: snapshots are re-stamped
 with it, so a test can put the market just before midnight. No Django import.
 """
@@ -37,6 +42,7 @@ from zoneinfo import ZoneInfo
 import msgpack
 import zmq
 
+from aggregation.universe import Instrument, universe_from_rules
 from gateways.simexchange import PRODUCTS, SNAP_TOPIC, contract_universe
 
 log = logging.getLogger("mdhub.loopback.front")
@@ -47,6 +53,14 @@ _LENGTH = struct.Struct(">I")
 MAX_FRAME = 1 << 20
 # The vendor's error for a subscription of an instrument the front does not know.
 INSTRUMENT_NOT_FOUND = (16, "CTP:找不到合约")
+# The vendor's errors of the trading side.
+AUTHENTICATION_FAILED = (63, "CTP:客户端认证失败")
+NOT_LOGGED_IN = (7, "CTP:还没有登录")
+# ProductClass / OptionsType of the vendor headers (THOST_FTDC_PC_*, THOST_FTDC_CP_*).
+PC_FUTURES, PC_OPTIONS, PC_ETF_OPTION = "1", "2", "7"
+OPTIONS_TYPE = {"C": "1", "P": "2"}
+# InstrumentName's size in bytes, terminator included (TThostFtdcInstrumentNameType).
+NAME_BYTES = {"ctp": 21, "sopt": 41}
 
 
 @dataclass(frozen=True)
@@ -60,6 +74,7 @@ class Quirks:
     exchange_days: bool = True  # ActionDay/TradingDay as each exchange fills them
     czce_whole_seconds: bool = True  # CZCE UpdateMillisec is always 0
     unknown_error: bool = True  # ErrorID 16 for an instrument the front does not know
+    auth_code: str = ""  # the AuthCode ReqAuthenticate must carry (ErrorID 63 otherwise); "" = any
     heartbeat_timeout_ms: int = 3000
     heartbeat_warning_ms: int = 1500
     reconnect_ms: int = 500
@@ -144,6 +159,78 @@ def depth_fields(snap: dict[str, Any], quirks: Quirks, offset_s: float, age_s: f
     return out
 
 
+def listing(day: date, flavour: str) -> list[Instrument]:
+    """What the front's instrument query answers on ``day`` (exchange date): every contract
+    the simulated exchange's products list that day, by the listing rules (all months, option
+    chains); a CTP front the futures exchanges' (CFFEX index options included), a SOPT front
+    the SSE options."""
+    sizes = {p.code: (float(p.multiplier), p.tick) for p in PRODUCTS}
+    universe = universe_from_rules(day, sizes)
+    return [i for i in universe.instruments.values() if (i.exchange == "SSE") == (flavour == "sopt")]
+
+
+def fit_name(name: str, size: int) -> str:
+    """``name`` cut to what a ``char[size]`` holds in GB18030, on a character boundary (a
+    half character would not decode)."""
+    while len(name.encode("gb18030")) > size - 1:
+        name = name[:-1]
+    return name
+
+
+def instrument_fields(instrument: Instrument, flavour: str) -> dict[str, Any]:
+    """One ``CThostFtdcInstrumentField`` as a broker's front fills it."""
+    expiry = instrument.expiry or date.max
+    listed = expiry - timedelta(days=365)
+    option = instrument.is_option
+    product_class = PC_FUTURES
+    if option:
+        product_class = PC_ETF_OPTION if flavour == "sopt" else PC_OPTIONS
+    out: dict[str, Any] = {
+        "InstrumentID": instrument.symbol,
+        "ExchangeID": instrument.exchange,
+        "InstrumentName": fit_name(instrument.name or instrument.symbol, NAME_BYTES[flavour]),
+        "ExchangeInstID": instrument.symbol,
+        "ProductID": instrument.product,
+        "ProductClass": product_class,
+        "DeliveryYear": expiry.year,
+        "DeliveryMonth": expiry.month,
+        "MaxMarketOrderVolume": 200,
+        "MinMarketOrderVolume": 1,
+        "MaxLimitOrderVolume": 1000,
+        "MinLimitOrderVolume": 1,
+        "VolumeMultiple": int(instrument.size),
+        "PriceTick": instrument.pricetick,
+        "CreateDate": listed.strftime("%Y%m%d"),
+        "OpenDate": listed.strftime("%Y%m%d"),
+        "ExpireDate": expiry.strftime("%Y%m%d"),
+        "StartDelivDate": expiry.strftime("%Y%m%d"),
+        "EndDelivDate": expiry.strftime("%Y%m%d"),
+        "InstLifePhase": "1",  # started
+        "IsTrading": 1,
+        "PositionType": "2",  # gross
+        "PositionDateType": "1" if instrument.exchange in ("SHFE", "INE") else "2",
+        "LongMarginRatio": 0.1,
+        "ShortMarginRatio": 0.1,
+        "MaxMarginSideAlgorithm": "1",
+        "UnderlyingMultiple": 1.0,
+        "CombinationType": "0",
+    }
+    if option:
+        strike = instrument.option_strike or 0.0
+        out |= {
+            "UnderlyingInstrID": instrument.option_underlying,
+            "StrikePrice": strike,
+            "OptionsType": OPTIONS_TYPE.get(instrument.option_type, ""),
+        }
+        if flavour == "sopt":
+            # As SSE codes it: underlying, C/P, YYMM, M (standard), strike × 1000.
+            out["InstrumentCode"] = (
+                f"{instrument.option_underlying}{instrument.option_type}"
+                f"{expiry:%y%m}M{round(strike * 1000):05d}"
+            )
+    return out
+
+
 def encode_frame(kind: bytes, values: dict[str, Any] | list[tuple[str, Any]]) -> bytes:
     items = values.items() if isinstance(values, dict) else values
     lines = []
@@ -171,6 +258,8 @@ class Connection:
     number: int
     user: str = ""
     flavour: str = "ctp"
+    api: str = "md"  # "md" or "trader": which loopback library is on the other end
+    authenticated: bool = False
     logged_in: bool = False
     subscribed: set[str] = field(default_factory=set)
     stalled_until: float = 0.0
@@ -307,9 +396,30 @@ class LoopbackFront:
         request_id = first.get("RequestID", "0")
         if kind == b"H":
             return
+        if kind == b"A":
+            conn.user = first.get("UserID", "")
+            required = self.quirks_for(conn).auth_code
+            # The AuthCode is compared, never logged.
+            conn.authenticated = not required or first.get("AuthCode", "") == required
+            error_id, error_msg = (0, "正确") if conn.authenticated else AUTHENTICATION_FAILED
+            fields = {"RequestID": request_id, "IsLast": 1, "ErrorID": error_id, "ErrorMsg": error_msg}
+            conn.send(
+                encode_frame(b"A", fields | {"BrokerID": first.get("BrokerID", ""), "UserID": conn.user})
+            )
+            return
         if kind == b"L":
             conn.user = first.get("UserID", "")
             conn.flavour = first.get("Flavour", "ctp")
+            conn.api = first.get("Api", "md")
+            if conn.api == "trader" and self.quirks_for(conn).auth_code and not conn.authenticated:
+                error_id, error_msg = AUTHENTICATION_FAILED
+                conn.send(
+                    encode_frame(
+                        b"L",
+                        {"RequestID": request_id, "IsLast": 1, "ErrorID": error_id, "ErrorMsg": error_msg},
+                    )
+                )
+                return
             conn.logged_in = True
             conn.replayed_since_login.clear()
             now = self.now()
@@ -358,11 +468,52 @@ class LoopbackFront:
                     conn.subscribed.add(symbol)
                     self._replay(conn, symbol, quirks)
             return
+        if kind == b"F":
+            now = self.now()
+            confirm = {
+                "RequestID": request_id,
+                "IsLast": 1,
+                "ErrorID": 0,
+                "ErrorMsg": "正确",
+                "BrokerID": first.get("BrokerID", ""),
+                "InvestorID": first.get("InvestorID", ""),
+                "ConfirmDate": now.strftime("%Y%m%d"),
+                "ConfirmTime": now.strftime("%H:%M:%S"),
+            }
+            conn.send(encode_frame(b"F", confirm))
+            return
+        if kind == b"Q":
+            self._answer_instruments(conn, request_id, first)
+            return
         if kind == b"O":
             conn.logged_in = False
             conn.send(encode_frame(b"O", {"RequestID": request_id, "ErrorID": 0, "UserID": conn.user}))
             return
         self.bad_frames += 1
+
+    def _answer_instruments(self, conn: Connection, request_id: str, query: dict[str, str]) -> None:
+        """ReqQryInstrument: one ``I`` frame per instrument, IsLast on the last; filters by
+        InstrumentID, ExchangeID, ProductID as a broker's front does (empty = any)."""
+        if not conn.logged_in:
+            error_id, error_msg = NOT_LOGGED_IN
+            conn.send(
+                encode_frame(
+                    b"I", {"RequestID": request_id, "IsLast": 1, "ErrorID": error_id, "ErrorMsg": error_msg}
+                )
+            )
+            return
+        wanted = {key: query.get(key, "") for key in ("InstrumentID", "ExchangeID", "ProductID")}
+        records = (instrument_fields(i, conn.flavour) for i in listing(self.now().date(), conn.flavour))
+        found = [r for r in records if all(not value or r[key] == value for key, value in wanted.items())]
+        if not found:
+            conn.send(
+                encode_frame(b"I", {"RequestID": request_id, "IsLast": 1, "ErrorID": 0, "ErrorMsg": ""})
+            )
+            return
+        for n, record in enumerate(found, 1):
+            header = {"RequestID": request_id, "IsLast": int(n == len(found)), "ErrorID": 0, "ErrorMsg": ""}
+            conn.send(encode_frame(b"I", header | record))
+        log.info("connection %d (%s): %d instruments answered", conn.number, conn.user, len(found))
 
     def _serves(self, conn: Connection, symbol: str) -> bool:
         """A CTP front knows futures, a SOPT front stock options (SSE)."""
@@ -454,6 +605,7 @@ class LoopbackFront:
                     {
                         "number": c.number,
                         "user": c.user,
+                        "api": c.api,
                         "logged_in": c.logged_in,
                         "subscribed": sorted(c.subscribed),
                         "sent": c.sent,
