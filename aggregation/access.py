@@ -253,6 +253,56 @@ class AccessPolicy:
             activity.requests += 1
             return Verdict.OK
 
+    # -- conflation (aggregation.conflation's thread) -----------------------------------------
+
+    def conflate(self, name: str, prefixes: tuple[bytes, ...], interval_ms: int) -> tuple[Verdict, bytes]:
+        """A conflated registration: every prefix entitled, within the subscription quota, and
+        one request of the client's requests per second. Returns the verdict and the prefix
+        it is about (the first refused one)."""
+        first = prefixes[0]
+        for prefix in prefixes:
+            if len(prefix) > MAX_TOPIC or self.enabled(name) is None:
+                return self._refuse_request(name), prefix
+            identity = self.enabled(name)
+            if identity is not None and not identity.allows(prefix):
+                return self._refuse_request(name), prefix
+        verdict = self.request(name, first)
+        if verdict is not Verdict.OK:
+            return verdict, first
+        with self._lock:
+            identity = self.enabled(name)
+            activity = self._activity(name)
+            fresh = [f"conflated:{p.decode(errors='replace')}".encode() for p in prefixes]
+            new = [t for t in fresh if t not in activity.subscriptions]
+            if identity is None or len(activity.subscriptions) + len(new) > identity.quotas.max_subscriptions:
+                activity.quota_refusals += 1
+                self.stats.quota_refusals += 1
+                return Verdict.QUOTA, first
+            activity.subscriptions.update(new)
+            activity.conflation_ms = interval_ms
+        return Verdict.OK, first
+
+    def _refuse_request(self, name: str) -> Verdict:
+        with self._lock:
+            self.stats.refused_requests += 1
+            if self.enabled(name) is not None:
+                self._activity(name).refused_requests += 1
+        return Verdict.FORBIDDEN
+
+    def conflation_drops(self, name: str, drops: int) -> None:
+        with self._lock:
+            activity = self.activity.get(name)
+            if activity is not None:
+                activity.drops += drops
+
+    def conflation_ended(self, name: str) -> None:
+        with self._lock:
+            activity = self.activity.get(name)
+            if activity is not None:
+                activity.conflation_ms = 0
+                kept = {t for t in activity.subscriptions if not t.startswith(b"conflated:")}
+                activity.subscriptions = kept
+
     def clients(self) -> list[dict[str, Any]]:
         """Every client seen since the hub started, for the status document."""
         with self._lock:

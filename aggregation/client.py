@@ -50,14 +50,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
-from zoneinfo import ZoneInfo
 
 import zmq
 from zmq.utils.monitor import parse_monitor_message
 
 from aggregation import records, wire
+from aggregation.conflation_client import ConflatedReader
 from aggregation.curve import CurveKeys, make_client
 from aggregation.dedup import FirstArrival
+from aggregation.exchange_time import CHINA_TZ
 
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData
@@ -84,7 +85,7 @@ BATCH = 1_000
 # A hub seen restarting without a reconnect (behind a proxy) gets a new snapshot, but one
 # snapshot covers every topic of that restart, so not again within this many seconds.
 RESNAPSHOT_INTERVAL = 10.0
-CHINA = ZoneInfo("Asia/Shanghai")
+CHINA = CHINA_TZ
 
 GapHandler = Callable[["HubAddress", str, int, int], object]
 # Per hub (its PUB address), per topic: (epoch, seq) of the last tick delivered.
@@ -104,9 +105,12 @@ class HubAddress:
     recovery: str | None = None
     # The hub's CURVE public key (Z85, docs/access.md); None: a hub without CURVE.
     server_key: str | None = None
+    # Its conflation ROUTER ("the latest per contract every N ms", docs/access.md), for
+    # ``HubClient(..., conflate_ms=N)``.
+    conflate: str | None = None
 
     def __post_init__(self) -> None:
-        for endpoint in (self.pub, self.snapshot, self.recovery):
+        for endpoint in (self.pub, self.snapshot, self.recovery, self.conflate):
             if endpoint is not None and "://" not in endpoint:
                 raise ValueError(
                     f"{endpoint!r} is not a ZeroMQ endpoint: write it with its transport, "
@@ -116,10 +120,14 @@ class HubAddress:
     @classmethod
     def parse(cls, spec: str) -> HubAddress:
         """``"tcp://h:5555,tcp://h:5556,tcp://h:5557"`` → pub, snapshot and recovery;
-        ``"tcp://h:5555,tcp://h:5556"`` → pub and snapshot; ``"tcp://h:5555"`` → pub only."""
+        ``"tcp://h:5555,tcp://h:5556"`` → pub and snapshot; ``"tcp://h:5555"`` → pub only;
+        a fourth address is the conflation endpoint (``tcp://h:5558``)."""
         pub, _, rest = spec.partition(",")
-        snapshot, _, recovery = rest.partition(",")
-        return cls(pub.strip(), snapshot.strip() or None, recovery.strip() or None)
+        snapshot, _, rest = rest.partition(",")
+        recovery, _, conflate = rest.partition(",")
+        return cls(
+            pub.strip(), snapshot.strip() or None, recovery.strip() or None, conflate=conflate.strip() or None
+        )
 
     def __str__(self) -> str:
         return self.pub
@@ -307,6 +315,7 @@ class HubClient[T]:
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
         curve: CurveKeys | None = None,
+        conflate_ms: int | None = None,
     ) -> None: ...
 
     @overload
@@ -326,6 +335,7 @@ class HubClient[T]:
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
         curve: CurveKeys | None = None,
+        conflate_ms: int | None = None,
     ) -> None: ...
 
     @overload
@@ -345,6 +355,7 @@ class HubClient[T]:
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
         curve: CurveKeys | None = None,
+        conflate_ms: int | None = None,
     ) -> None: ...
 
     def __init__(
@@ -363,6 +374,7 @@ class HubClient[T]:
         resume_since_ns: int | None = None,
         fill_timeout: float = FILL_TIMEOUT,
         curve: CurveKeys | None = None,
+        conflate_ms: int | None = None,
     ) -> None:
         addresses = [hubs] if isinstance(hubs, HubAddress) else list(hubs)
         if not addresses:
@@ -418,6 +430,21 @@ class HubClient[T]:
         self.fill_failures = 0
 
         self._hubs: list[_Hub] = []
+        # conflate_ms: rounds of each contract's newest value from the hubs' conflation
+        # endpoints instead of every tick (aggregation.conflation_client); no SUB, no seq.
+        self._conflated: ConflatedReader | None = None
+        if conflate_ms is not None:
+            missing = [a.pub for a in addresses if not a.conflate]
+            if missing:
+                raise ValueError(
+                    "conflate_ms needs each hub's conflation endpoint: HubAddress(..., "
+                    f"conflate='tcp://host:5558') for {', '.join(missing)}"
+                )
+            prefixes = self.subscription.prefixes
+            self._conflated = ConflatedReader(self._ctx, prefixes, conflate_ms, rcvhwm=rcvhwm)
+            for address in addresses:
+                self._conflated.open(address.conflate or "", curve, address.server_key)
+            return
         for address in addresses:
             try:
                 self._open(address)
@@ -443,12 +470,29 @@ class HubClient[T]:
         if self._closed:
             raise RuntimeError("this HubClient is closed: create a new one")
         deadline = None if timeout is None else time.monotonic() + timeout
+        if self._conflated is not None:
+            return self._recv_conflated(self._conflated, deadline)
         while not self._ready:
             self._step(deadline)
             if not self._ready and deadline is not None and time.monotonic() >= deadline:
                 return None
         self.delivered += 1
         return self._ready.popleft()
+
+    def _recv_conflated(self, reader: ConflatedReader, deadline: float | None) -> T | None:
+        while True:
+            left = None if deadline is None else max(0.0, deadline - time.monotonic())
+            got = reader.recv(left)
+            if got is None:
+                return None
+            topic, fields = got
+            self.received += 1
+            if not self._wants(topic):
+                continue
+            self.delivered += 1
+            if not records.is_record_topic(topic):
+                return self._convert(fields)  # type: ignore[no-any-return]
+            return self._convert_bar(fields) if records.is_bar_topic(topic) else fields  # type: ignore[return-value]
 
     def __iter__(self) -> Iterator[T]:
         while True:
@@ -460,7 +504,13 @@ class HubClient[T]:
         names = ("received", "delivered", "duplicates", "late", "gaps", "stale_dropped", "restarts")
         more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "snapshot_refusals", "bad")
         recovery = ("recovered", "fill_requests", "fill_failures")
-        return {name: getattr(self, name) for name in names + more + recovery}
+        counts = {name: getattr(self, name) for name in names + more + recovery}
+        if self._conflated is not None:
+            reader = self._conflated
+            counts.update(conflated_rounds=reader.rounds, conflation_drops=reader.drops)
+            counts["bad"] += reader.bad
+            counts["duplicates"] += reader.duplicates
+        return counts
 
     def positions(self) -> dict[str, dict[str, tuple[int, int]]]:
         """Per hub (PUB address), per topic: ``(epoch, seq)`` of the last tick taken; save it
@@ -474,6 +524,8 @@ class HubClient[T]:
         if self._closed:
             return
         self._closed = True
+        if self._conflated is not None:
+            self._conflated.close()
         for hub in self._hubs:
             if hub.snap is not None:
                 hub.snap.dealer.close(linger=0)

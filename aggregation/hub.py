@@ -24,6 +24,7 @@ import zmq.backend
 from zmq.backend import zmq_poll
 
 from aggregation.access import StreamAccess, Verdict, request_refusal, user_id
+from aggregation.conflation import ConflationService
 from aggregation.curve import make_server
 from aggregation.dedup import RECENT_KEYS, TopicState
 from aggregation.journal import Journal
@@ -114,6 +115,7 @@ class TickHub:
         journal: Journal | None = None,
         recovery_addr: str | None = None,
         access: StreamAccess | None = None,
+        conflate_addr: str | None = None,
     ) -> None:
         self.ctx = ctx or zmq.Context.instance()
         # CURVE + ZAP + entitlements on the client-facing sockets (docs/access.md); None: open
@@ -161,16 +163,25 @@ class TickHub:
         self.recovery: RecoveryService | None = None
         if recovery_addr:
             self.recovery = RecoveryService(self.ctx, recovery_addr, journal, access=access)
+        # "The latest per contract every N ms" for slow readers, on its own thread from the
+        # last-value cache (aggregation.conflation): nothing of it runs on the tick path.
+        self.conflation: ConflationService | None = None
+        if conflate_addr:
+            self.conflation = ConflationService(self.ctx, conflate_addr, self.last_value, access)
         if access is not None:
             access.watch("ticks", self.pub)
             access.watch("snapshots", self.snapshot)
             if self.recovery is not None:
                 access.watch("recovery", self.recovery.sock)
+            if self.conflation is not None:
+                access.watch("conflation", self.conflation.sock)
             access.begin()
         if journal is not None:
             journal.start()
         if self.recovery is not None:
             self.recovery.start()
+        if self.conflation is not None:
+            self.conflation.start()
 
     def _bind(
         self,
@@ -515,6 +526,8 @@ class TickHub:
             self.snapshot.send_multipart((identity, b"END", pack(count)))
 
     def close(self) -> None:
+        if self.conflation is not None:
+            self.conflation.close()
         if self.recovery is not None:
             self.recovery.close()
         if self.journal is not None:

@@ -35,6 +35,7 @@ class SecureHub:
         self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
         self.snap_addr = f"tcp://127.0.0.1:{free_port()}"
         self.recovery_addr = f"tcp://127.0.0.1:{free_port()}"
+        self.conflate_addr = f"tcp://127.0.0.1:{free_port()}"
         self.ingest_addr = f"ipc://{tmp_path}/ingest.ipc"
         self.ctx: zmq.Context[Any] = zmq.Context()
         self.access = StreamAccess(SERVER, identities)
@@ -46,6 +47,7 @@ class SecureHub:
             ctx=self.ctx,
             recovery_addr=self.recovery_addr,
             access=self.access,
+            conflate_addr=self.conflate_addr,
         )
         self.stop = threading.Event()
         self.threads = [threading.Thread(target=self._loop, daemon=True), threading.Thread(target=self._feed)]
@@ -70,7 +72,13 @@ class SecureHub:
 
     @property
     def address(self) -> HubAddress:
-        return HubAddress(self.pub_addr, self.snap_addr, self.recovery_addr, server_key=SERVER.public)
+        return HubAddress(
+            self.pub_addr,
+            self.snap_addr,
+            self.recovery_addr,
+            server_key=SERVER.public,
+            conflate=self.conflate_addr,
+        )
 
     def sub(
         self, keys: CurveKeys | None, prefix: bytes = b"tick.", server: str = SERVER.public
