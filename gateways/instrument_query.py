@@ -29,7 +29,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -93,6 +93,17 @@ class QueryResult:
     records: int  # records received
     dropped: int  # records that were not a contract we can use (counted, not fatal)
     seconds: float
+
+
+def trading_logins(accounts: Iterable[tuple[str, str, Mapping[str, Any]]]) -> list[TradingLogin]:
+    """The first trading login of each kind among ``(id, gateway_type, settings)``, in the
+    given order (priority): one query per market is enough, they list the same contracts."""
+    chosen: dict[str, TradingLogin] = {}
+    for account, kind, settings in accounts:
+        login = TradingLogin.of(account, kind, settings)
+        if login is not None and login.kind not in chosen:
+            chosen[login.kind] = login
+    return list(chosen.values())
 
 
 def _date(text: str) -> date | None:
