@@ -139,7 +139,7 @@ class BridgeConfig:
             hub=address,
             stream=StreamSettings.from_env(env),
             name=token_name(_get(env, "MDHUB_BRIDGE_NAME", "") or socket.gethostname()),
-            state_dir=Path(_get(env, "MDHUB_BRIDGE_STATE_DIR", "") or _get(env, "MDHUB_RUN_DIR", "run")),
+            state_dir=bridge_state_dir(env),
             buffer=int(_number(env, "MDHUB_BRIDGE_BUFFER", 100_000)),
             inflight=int(_number(env, "MDHUB_BRIDGE_INFLIGHT", 2_000)),
             ack_timeout=_number(env, "MDHUB_BRIDGE_ACK_TIMEOUT", 3.0),
@@ -153,6 +153,13 @@ class BridgeConfig:
     @property
     def cursor_path(self) -> Path:
         return self.state_dir / f"bridge-{self.name}.cursor"
+
+
+def bridge_state_dir(env: Mapping[str, str] | None = None, run_dir: Path | str = "run") -> Path:
+    """Where bridges write their status and cursor files: ``MDHUB_BRIDGE_STATE_DIR``, else the
+    hub's ``MDHUB_RUN_DIR`` (``run_dir`` when unset), so the hub's publisher finds them."""
+    env = os.environ if env is None else env
+    return Path(_get(env, "MDHUB_BRIDGE_STATE_DIR", "") or _get(env, "MDHUB_RUN_DIR", "") or run_dir)
 
 
 def _start(value: str) -> str:

@@ -26,6 +26,7 @@ from prometheus_client.registry import Collector
 
 from aggregation.source_speed import HIST_SLOTS, dense, quantile_ms
 from monitoring import live_state
+from monitoring.bridge_status import bridge_metrics
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 
@@ -125,6 +126,7 @@ class SnapshotCollector(Collector):
         yield from self._hub()
         yield from self._sources(_gateways(self.state))
         yield from self._speed()
+        yield from bridge_metrics(self.state)
 
     def _speed(self) -> Iterable[Metric]:
         labels = ["source", "exchange", "session"]

@@ -29,12 +29,14 @@ import time
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any, Protocol
 
 import redis
 import redis.asyncio as aioredis
 
 from aggregation.access import ClientIdentity
+from bridge.status import read_statuses
 from engine.config import AccountConfig
 from engine.records import EngineEvent, FailoverChange, StatusDocument
 from engine.states import AccountChange, Command
@@ -76,8 +78,11 @@ CHANGES = tuple(c.value for c in AccountChange)
 
 
 class LivePublisher:
-    def __init__(self, redis_url: str) -> None:
+    def __init__(self, redis_url: str, bridge_dir: Path | None = None) -> None:
         self.redis_url = redis_url
+        # Where the JetStream bridges beside this hub write their status (docs/jetstream.md):
+        # read here, on the publisher's thread, never on the engine's.
+        self.bridge_dir = bridge_dir
         self.items: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=QUEUE_LIMIT)
         self.dropped = 0
         self.sink: CommandSink | None = None
@@ -185,6 +190,8 @@ class LivePublisher:
         try:
             async with client.pipeline(transaction=False) as pipe:
                 if state is not None:
+                    if self.bridge_dir is not None:
+                        state["bridges"], _unreadable = read_statuses(self.bridge_dir)
                     # The speed summary and the charts' samples go to keys of their own.
                     self.history.record(pipe, state)
                     pipe.set(STATE_KEY, json.dumps(state), ex=STATE_TTL_SECONDS)

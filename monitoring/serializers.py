@@ -19,6 +19,7 @@ from rest_framework import serializers
 # Times people type are exchange time (a trader's "since 21:00" is the night session's).
 from aggregation.exchange_time import CHINA_TZ as EXCHANGE_TZ
 from monitoring import live_state
+from monitoring.bridge_status import BridgeStatusSerializer
 from monitoring.models import Event, EventKind
 
 # Levels a log filter may name, lowest first.
@@ -94,6 +95,9 @@ class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
     gateways = GatewayStatusSerializer(many=True)
     # Absent while the engine is offline (the document is then built from the accounts).
     services = ServiceStatusSerializer(many=True, required=False)
+    # The JetStream bridges beside the hub (docs/jetstream.md); absent while the engine is
+    # offline or no bridge state directory is set.
+    bridges = BridgeStatusSerializer(many=True, required=False)
 
 
 @extend_schema_field(OpenApiTypes.STR)

@@ -9,6 +9,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from bridge.config import bridge_state_dir
 from engine.loop import Engine
 from mdhub_project.engine_config import load_accounts_fresh, load_clients_fresh, load_engine_config
 from monitoring.publisher import LiveLogHandler, LivePublisher
@@ -24,7 +25,9 @@ class Command(BaseCommand):
             self.stderr.write(
                 "No enabled accounts: enable one in the admin or the API (the hub keeps running)."
             )
-        publisher = LivePublisher(settings.REDIS_URL)
+        publisher = LivePublisher(
+            settings.REDIS_URL, bridge_dir=bridge_state_dir(run_dir=settings.MDHUB_RUN_DIR)
+        )
         engine = Engine(config, publisher)
         handler = LiveLogHandler(publisher)
         logging.getLogger().addHandler(handler)
