@@ -114,6 +114,8 @@ class HubStatus:
     malformed: int
     snapshot_requests: int
     upstream_subscriptions: int
+    # Clients' on-demand subscriptions refused: not in the contract universe (zz17.SHFE).
+    upstream_refused: int
     subscriptions: int
     pid: int
     started_at: float

@@ -122,6 +122,7 @@ def status_document(
             malformed=hub.malformed,
             snapshot_requests=hub.snapshot_requests,
             upstream_subscriptions=hub.upstream_subscriptions,
+            upstream_refused=hub.upstream_refused,
             subscriptions=subscriptions,
             pid=pid,
             started_at=started_at,

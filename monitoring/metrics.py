@@ -52,6 +52,11 @@ HUB_COUNTERS = (
     ("forwarded", "mdhub_hub_forwarded", "Ticks the hub published."),
     ("malformed", "mdhub_hub_malformed", "Frames from workers the hub could not read."),
     ("snapshot_requests", "mdhub_hub_snapshot_requests", "Snapshot requests answered."),
+    (
+        "upstream_refused",
+        "mdhub_hub_upstream_refused",
+        "Client subscriptions not sent upstream: not in the contract universe.",
+    ),
 )
 
 
