@@ -13,7 +13,6 @@ Queryset ``update()`` sends no signals; the project never uses it on accounts.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from django.db import transaction
@@ -21,24 +20,11 @@ from django.db.models.signals import post_delete
 
 from accounts.models import MarketDataAccount
 from engine.states import AccountChange
-from monitoring.live_state import ACCOUNTS_CHANGED, CommandNotSent, command_message, send_command
-
-logger = logging.getLogger(__name__)
+from webbase.live_state import ACCOUNTS_CHANGED, notify_changed
 
 
 def notify_accounts_changed(account: str = "", change: AccountChange = AccountChange.SAVED) -> None:
     notify_changed(ACCOUNTS_CHANGED, account, change)
-
-
-def notify_changed(kind: str, row: str = "", change: AccountChange = AccountChange.SAVED) -> None:
-    """Send ``accounts.changed`` (or ``clients.changed``, the stream clients' table) now.
-    Never raises: the change is stored either way, and the hub re-reads the table when it
-    (re)starts, so a lost message only delays it."""
-    try:
-        send_command(command_message(kind, row, change))
-    except CommandNotSent as exc:
-        # WARNING, not ERROR: it must not mail an alert for every save while Redis is down.
-        logger.warning("%s, but the hub could not be told: %s", kind.replace(".", " "), exc)
 
 
 def account_saved_or_deleted(

@@ -13,9 +13,9 @@ from rest_framework.response import Response
 
 from accounts.models import MarketDataAccount
 from accounts.serializers import MarketDataAccountSerializer
-from mdhub_project.api_errors import error
-from monitoring.live_state import CommandNotSent, command_message, send_command
-from monitoring.serializers import CommandAcceptedSerializer
+from webbase.api_errors import error
+from webbase.live_state import CommandNotSent, command_message, send_command
+from webbase.serializers import CommandAcceptedSerializer
 
 logger = logging.getLogger(__name__)
 

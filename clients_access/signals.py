@@ -9,10 +9,9 @@ from typing import Any
 from django.db import transaction
 from django.db.models.signals import post_delete
 
-from accounts.signals import notify_changed
 from clients_access.models import StreamClient
 from engine.states import AccountChange
-from monitoring.live_state import CLIENTS_CHANGED
+from webbase.live_state import CLIENTS_CHANGED, notify_changed
 
 
 def client_saved_or_deleted(sender: type[StreamClient], instance: StreamClient, **kwargs: Any) -> None:

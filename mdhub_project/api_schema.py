@@ -24,7 +24,7 @@ from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.plumbing import ResolvedComponent
 from rest_framework.permissions import AllowAny
 
-from mdhub_project.api_errors import VALIDATION_ERROR_SCHEMA, ErrorSerializer
+from webbase.api_errors import VALIDATION_ERROR_SCHEMA, ErrorSerializer
 
 FORBIDDEN_OPEN = (
     "The request carried an invalid token (`Authorization: Token <key>`), "

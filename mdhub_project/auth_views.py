@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
-from mdhub_project.api_errors import error
+from webbase.api_errors import error
 
 
 class LoginThrottle(AnonRateThrottle):

@@ -11,7 +11,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mdhub_project.redis_client import redis_ping
+from webbase.redis_client import redis_ping
 
 
 def _database_ok() -> bool:

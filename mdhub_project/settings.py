@@ -159,7 +159,7 @@ REST_FRAMEWORK = {
     # Adds the error answers every operation can give (400, 403, 404, 415, 429) to the schema.
     "DEFAULT_SCHEMA_CLASS": "mdhub_project.api_schema.MdhubAutoSchema",
     # limit/offset validated: a bad value is a 400 naming the parameter, not ignored.
-    "DEFAULT_PAGINATION_CLASS": "mdhub_project.pagination.StrictLimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "webbase.pagination.StrictLimitOffsetPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_RATES": {"login": env_str("LOGIN_RATE", "10/min")},
 }
@@ -175,6 +175,7 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "GatewayTypeEnum": "accounts.models.GatewayType",
         "ReachableEnum": "mdhub_project.health_views.REACHABLE",
+        "EngineEnum": "webbase.live_state.ENGINE_STATES",
     },
     # From the drf-spectacular-sidecar package, not a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",

@@ -3,8 +3,8 @@ holidays), falling back to the built-in defaults for an empty table."""
 
 from __future__ import annotations
 
-from monitoring.models import Holiday, SessionTemplate
 from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES, TradingCalendar
+from monitoring.models import Holiday, SessionTemplate
 
 
 def load_calendar() -> TradingCalendar:

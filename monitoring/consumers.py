@@ -22,9 +22,9 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from mdhub_project.redis_client import get_redis
-from monitoring import live_state
 from monitoring.serializers import LOG_LEVELS, level_number
+from webbase import live_state
+from webbase.redis_client import get_redis
 
 logger = logging.getLogger(__name__)
 

@@ -25,8 +25,8 @@ from prometheus_client.core import (
 from prometheus_client.registry import Collector
 
 from aggregation.source_speed import HIST_SLOTS, dense, quantile_ms
-from monitoring import live_state
 from monitoring.bridge_status import bridge_metrics
+from webbase import live_state
 
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 

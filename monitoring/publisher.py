@@ -42,7 +42,7 @@ from engine.records import EngineEvent, FailoverChange, StatusDocument
 from engine.states import AccountChange, Command
 from gateways.logredact import RedactSecretsFilter
 from monitoring.history import HistoryRecorder
-from monitoring.live_state import (
+from webbase.live_state import (
     ACCOUNTS_CHANGED,
     CLIENTS_CHANGED,
     COMMAND_CHANNEL,

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from monitoring.hub_records import MAX_BARS, HubEndpoints, recent_bars, smile
+from webbase.live_state import ENGINE_STATES
 
 _VT_SYMBOL = re.compile(r"^[A-Za-z0-9_-]{1,40}\.[A-Z]{2,6}$")
 _INTERVAL = re.compile(r"^(?:1m|5m|15m|30m|1h|d|\d{1,4}s)$")
@@ -52,7 +53,7 @@ class BarSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class BarsSerializer(serializers.Serializer[dict[str, Any]]):
-    hub = serializers.ChoiceField(choices=("online", "offline"))
+    hub = serializers.ChoiceField(choices=ENGINE_STATES)
     symbol = serializers.CharField()
     interval = serializers.CharField()
     bars = BarSerializer(many=True)
@@ -84,7 +85,7 @@ class SmileExpirySerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class SmileSerializer(serializers.Serializer[dict[str, Any]]):
-    hub = serializers.ChoiceField(choices=("online", "offline"))
+    hub = serializers.ChoiceField(choices=ENGINE_STATES)
     underlying = serializers.CharField()
     expiries = SmileExpirySerializer(many=True)
 

@@ -18,9 +18,9 @@ from rest_framework import serializers
 
 # Times people type are exchange time (a trader's "since 21:00" is the night session's).
 from aggregation.exchange_time import CHINA_TZ as EXCHANGE_TZ
-from monitoring import live_state
 from monitoring.bridge_status import BridgeStatusSerializer
 from monitoring.models import Event, EventKind
+from webbase import live_state
 
 # Levels a log filter may name, lowest first.
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
@@ -36,12 +36,6 @@ def level_number(name: object) -> int:
 
 def epoch(value: datetime) -> float:
     return value.timestamp()
-
-
-class CommandAcceptedSerializer(serializers.Serializer[dict[str, Any]]):
-    accepted = serializers.BooleanField()
-    command = serializers.ChoiceField(choices=live_state.COMMANDS)
-    account = serializers.CharField()
 
 
 class LatencySerializer(serializers.Serializer[dict[str, Any]]):
@@ -88,7 +82,7 @@ class ServiceStatusSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class GatewaysSnapshotSerializer(serializers.Serializer[dict[str, Any]]):
-    engine = serializers.ChoiceField(choices=["online", "offline"])
+    engine = serializers.ChoiceField(choices=live_state.ENGINE_STATES)
     updated_at = serializers.FloatField(allow_null=True)
     mode = serializers.CharField(allow_null=True)
     primary = serializers.CharField(allow_null=True)

@@ -12,7 +12,7 @@ from rest_framework import serializers
 
 from aggregation.source_speed import SESSIONS
 from monitoring.history import MAX_MINUTES
-from monitoring.live_state import STATES
+from webbase.live_state import ENGINE_STATES, STATES
 
 
 class SpeedQuerySerializer(serializers.Serializer[dict[str, Any]]):
@@ -65,7 +65,7 @@ class FastestSerializer(serializers.Serializer[dict[str, Any]]):
 
 
 class SpeedSerializer(serializers.Serializer[dict[str, Any]]):
-    engine = serializers.ChoiceField(choices=("online", "offline"))
+    engine = serializers.ChoiceField(choices=ENGINE_STATES)
     updated_at = serializers.FloatField(allow_null=True, help_text="Epoch seconds.")
     session = serializers.ChoiceField(choices=SESSIONS, allow_null=True, help_text="The hub's current one.")
     rows = SpeedRowSerializer(many=True)

@@ -17,7 +17,6 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mdhub_project.redis_client import get_redis
 from monitoring import history
 from monitoring.speed_serializers import (
     ContractQuerySerializer,
@@ -29,6 +28,7 @@ from monitoring.speed_serializers import (
     WindowQuerySerializer,
 )
 from monitoring.state_timeline import timeline
+from webbase.redis_client import get_redis
 
 
 def fastest(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

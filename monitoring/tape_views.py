@@ -13,11 +13,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from mdhub_project.api_errors import error
-from mdhub_project.pagination import PageQuerySerializer, StrictLimitOffsetPagination
 from monitoring.tape_serializers import RecordingSerializer, TickPageSerializer, TickQuerySerializer
 from recording import layout
 from recording.query import DayNotFound, exchange_time, ticks
+from webbase.api_errors import error
+from webbase.pagination import PageQuerySerializer, StrictLimitOffsetPagination
 
 
 class TicksView(APIView):

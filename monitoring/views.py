@@ -1,6 +1,6 @@
 """The live-state API (docs/api.md): gateways, events, logs, and ``/metrics``.
 
-Gateways, logs and metrics come from what the hub keeps in Redis (``monitoring.live_state``),
+Gateways, logs and metrics come from what the hub keeps in Redis (``webbase.live_state``),
 never from the hub process itself, so these answer at once whether or not it runs; events
 come from the database the hub writes them to.
 """
@@ -20,8 +20,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from accounts.models import MarketDataAccount
-from mdhub_project.redis_client import get_redis
-from monitoring import history, live_state, metrics, tape_metrics
+from monitoring import history, metrics, tape_metrics
 from monitoring.models import Event
 from monitoring.serializers import (
     EventQuerySerializer,
@@ -31,6 +30,8 @@ from monitoring.serializers import (
     LogsSerializer,
     level_number,
 )
+from webbase import live_state
+from webbase.redis_client import get_redis
 
 
 def offline_gateways() -> dict[str, Any]:

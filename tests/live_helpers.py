@@ -20,9 +20,9 @@ import redis
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 
-from mdhub_project.redis_client import get_redis
-from monitoring import live_state
 from tests.hub_process import redis_url_with_db
+from webbase import live_state
+from webbase.redis_client import get_redis
 
 LIVE_TEST_DB = 11
 

@@ -10,8 +10,8 @@ from vnpy.trader.constant import Exchange
 from vnpy.trader.object import TickData
 
 from aggregation.cleanse import RULES, Cleanser
-from aggregation.wire import datetime_ns
 from aggregation.sessions import CHINA_TZ, default_calendar
+from aggregation.wire import datetime_ns
 
 DBL_MAX = 1.7976931348623157e308
 # A Wednesday, 10:00 in Shanghai: the day session is open.

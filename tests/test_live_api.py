@@ -15,7 +15,6 @@ from django.test import Client
 from rest_framework.test import APIClient
 
 from accounts.models import MarketDataAccount
-from mdhub_project.redis_client import get_redis
 from monitoring.models import Event
 from tests.conftest import CTP_SETTINGS
 from tests.live_helpers import (
@@ -28,6 +27,7 @@ from tests.live_helpers import (
     snapshot,
     write_snapshot,
 )
+from webbase.redis_client import get_redis
 
 __all__ = ["live_redis"]  # the fixture, imported to be used here
 
@@ -193,11 +193,11 @@ def test_a_save_succeeds_when_redis_is_down_and_says_so_in_the_log(
     alice_api: APIClient, settings: SettingsWrapper, caplog: pytest.LogCaptureFixture
 ) -> None:
     settings.CHANNEL_LAYERS = channel_layers_for(DEAD_REDIS)
-    with caplog.at_level(logging.WARNING, logger="accounts.signals"):
+    with caplog.at_level(logging.WARNING, logger="webbase.live_state"):
         created = alice_api.post("/api/accounts", {"id": "sim-d", "gateway_type": "sim"}, format="json")
     assert created.status_code == 201, created.content
     assert MarketDataAccount.objects.filter(id="sim-d").exists()
-    warnings = [r for r in caplog.records if r.name == "accounts.signals"]
+    warnings = [r for r in caplog.records if r.name == "webbase.live_state"]
     assert len(warnings) == 1 and warnings[0].levelno == logging.WARNING
     assert "could not be told" in warnings[0].getMessage()
 

@@ -10,9 +10,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from monitoring import live_state
 from monitoring.metrics import render
 from tests.live_helpers import gateway, live_redis, snapshot, write_snapshot
+from webbase import live_state
 
 __all__ = ["live_redis"]
 

@@ -10,9 +10,9 @@ from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
+from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
 from monitoring.calendar_store import load_calendar
 from monitoring.models import Holiday, SessionTemplate
-from aggregation.sessions import DEFAULT_HOLIDAYS, DEFAULT_TEMPLATES
 
 pytestmark = pytest.mark.django_db
 

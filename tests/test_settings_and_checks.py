@@ -8,9 +8,9 @@ from django.core.checks import run_checks
 from django.test import override_settings
 
 from gateways import checks as gateway_checks
+from gateways.logredact import RedactSecretsFilter, redact
 from mdhub_project.databases import DatabaseUrlError, database_from_url
 from mdhub_project.env import EnvError, env_bool, env_int, env_list, env_secret
-from gateways.logredact import RedactSecretsFilter, redact
 
 
 def test_env_helpers_read_typed_values(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

@@ -15,9 +15,9 @@ from django.contrib.auth.models import User
 from django.test import Client
 
 from mdhub_project.asgi import application
-from monitoring import live_state
 from monitoring.consumers import LiveConsumer
 from tests.live_helpers import gateway, live_redis, log_record, push_logs, snapshot, write_snapshot
+from webbase import live_state
 
 __all__ = ["live_redis"]
 

@@ -17,6 +17,7 @@ No Django import at module level: the hub and the web side both use it.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 from engine.states import AccountChange, Command, SourceState
@@ -30,6 +31,8 @@ LIVE_GROUP = "mdhub.live"
 COMMAND_CHANNEL = "mdhub.commands"
 COMMANDS = tuple(c.value for c in Command)
 STATES = tuple(s.value for s in SourceState)
+# Whether the hub is writing its state (the key has not lapsed): one choice set in the schema.
+ENGINE_STATES = ("online", "offline")
 ACCOUNTS_CHANGED = "accounts.changed"
 # The stream clients' table changed (clients_access): the hub re-reads it.
 CLIENTS_CHANGED = "clients.changed"
@@ -117,3 +120,16 @@ def send_command(message: dict[str, Any]) -> None:
         raise CommandNotSent("the hub's command channel is full: is the hub (runhub) running?") from exc
     except Exception as exc:  # redis, socket and timeout errors all mean "not sent"
         raise CommandNotSent(f"cannot reach Redis ({exc.__class__.__name__}: {exc})") from exc
+
+
+def notify_changed(kind: str, row: str = "", change: AccountChange = AccountChange.SAVED) -> None:
+    """Send ``accounts.changed`` (or ``clients.changed``, the stream clients' table) now.
+    Never raises: the change is stored either way, and the hub re-reads the table when it
+    (re)starts, so a lost message only delays it."""
+    try:
+        send_command(command_message(kind, row, change))
+    except CommandNotSent as exc:
+        # WARNING, not ERROR: it must not mail an alert for every save while Redis is down.
+        logging.getLogger(__name__).warning(
+            "%s, but the hub could not be told: %s", kind.replace(".", " "), exc
+        )
