@@ -195,6 +195,8 @@ def crontab_entries() -> list[CronEntry]:
 def cron_action(entry: CronEntry) -> str:
     compose = f"docker compose -f {HOST_COMPOSE_FILE}"
     assert compose in entry.command, f"the command does not use {compose}: {entry.command!r}"
+    if re.search(r"\bmanage\.py refresh_universe\b", entry.command):
+        return "refresh"  # a one-shot container: the stack's state does not change
     if re.search(r"\bup -d\b", entry.command):
         return "up"
     if re.search(r"\bstop\b", entry.command):
@@ -209,8 +211,8 @@ def replay_week(entries: list[CronEntry], start: datetime) -> dict[datetime, boo
     when = start
     while when < start + timedelta(days=8):
         for entry in entries:
-            if entry.matches(when):
-                up = cron_action(entry) == "up"
+            if entry.matches(when) and (action := cron_action(entry)) != "refresh":
+                up = action == "up"
         state[when] = up
         when += timedelta(minutes=1)
     return state
@@ -249,6 +251,17 @@ def test_crontab_has_the_stack_up_through_every_session_and_down_at_weekends() -
         assert not up[day.replace(hour=6)], f"the stack is still up on {name} at 06:00, after the night"
     assert not up[sunday.replace(day=21, hour=12)], "the stack is up on Saturday"
     assert not up[sunday.replace(day=22, hour=12)], "the stack is up on Sunday"
+
+
+def test_the_contract_table_is_refreshed_shortly_before_every_start() -> None:
+    entries = crontab_entries()
+    sunday = datetime(2026, 11, 15)
+    for minute in minutes_between(sunday, sunday + timedelta(days=7)):
+        if any(e.matches(minute) and cron_action(e) == "up" for e in entries):
+            before = [minute - timedelta(minutes=n) for n in range(1, 31)]
+            assert any(e.matches(m) and cron_action(e) == "refresh" for e in entries for m in before), (
+                f"no `manage.py refresh_universe` in the 30 minutes before the start at {minute:%a %H:%M}"
+            )
 
 
 @pytest.mark.parametrize(
