@@ -34,7 +34,7 @@ from zmq.auth.thread import ThreadAuthenticator
 from zmq.utils import z85
 from zmq.utils.monitor import recv_monitor_message
 
-from aggregation.curve import ZAP_DOMAIN, CurveKeys
+from aggregation.curve import INTERNAL_CLIENT, ZAP_DOMAIN, CurveKeys
 
 log = logging.getLogger("mdhub.access")
 
@@ -404,6 +404,11 @@ class ConnectionWatch:
         elif kind == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             self.handshake_failures += 1
 
+    def open_from(self, addresses: set[str]) -> int:
+        """How many watched connections are open now from one of ``addresses``."""
+        with self._lock:
+            return sum(1 for host, _ in self._peers.values() if host in addresses)
+
     def cut_off(self, addresses: set[str]) -> int:
         """Shut every watched connection from one of ``addresses``; returns how many."""
         with self._lock:
@@ -435,13 +440,30 @@ class ConnectionWatch:
         self._monitors.clear()
 
 
+# The hub's own readers: everything it publishes, and quotas no real reader reaches (a
+# service subscribes its prefixes; the bridge everything; their requests are fills).
+INTERNAL_QUOTAS = Quotas(max_subscriptions=10_000, max_upstream=10_000, requests_per_second=1_000.0)
+
+
+def internal_identity(keys: CurveKeys) -> ClientIdentity:
+    return ClientIdentity(
+        INTERNAL_CLIENT, keys.public, prefixes=tuple(r.decode() for r in TOPIC_ROOTS), quotas=INTERNAL_QUOTAS
+    )
+
+
 class StreamAccess:
     """CURVE + ZAP + entitlements for the hub's sockets: the server key, the policy, the ZAP
-    thread and the connection watch. ``start`` before the sockets bind; ``watch`` each one."""
+    thread and the connection watch. ``start`` before the sockets bind; ``watch`` each one.
 
-    def __init__(self, keys: CurveKeys, identities: Iterable[ClientIdentity] = ()) -> None:
+    ``internal``: the key pair of the hub's own readers (``internal_identity``), always in
+    the table whatever the operators' table says: a ``clients.changed`` cannot cut them off."""
+
+    def __init__(
+        self, keys: CurveKeys, identities: Iterable[ClientIdentity] = (), internal: CurveKeys | None = None
+    ) -> None:
         self.keys = keys
-        self.policy = AccessPolicy(identities)
+        self.internal = internal_identity(internal) if internal is not None else None
+        self.policy = AccessPolicy(self._with_internal(identities))
         self.watcher = ConnectionWatch()
         self._auth: _Authenticator | None = None
 
@@ -460,7 +482,7 @@ class StreamAccess:
     def update(self, identities: Iterable[ClientIdentity]) -> list[str]:
         """A new identity table (``clients.changed``); cuts off the revoked clients at once.
         Thread-safe; called off the tick path."""
-        revoked = self.policy.update(list(identities))
+        revoked = self.policy.update(self._with_internal(identities))
         names = []
         for identity in revoked:
             activity = self.policy.activity.get(identity.name)
@@ -470,6 +492,18 @@ class StreamAccess:
             log.info("stream client %s revoked: %d connection(s) shut", identity.name, shut)
             names.append(identity.name)
         return names
+
+    def clients(self) -> list[dict[str, Any]]:
+        """The policy's rows, each with the connections open now from its addresses."""
+        rows = self.policy.clients()
+        for row in rows:
+            row["open_connections"] = self.watcher.open_from(set(row["addresses"]))
+        return rows
+
+    def _with_internal(self, identities: Iterable[ClientIdentity]) -> list[ClientIdentity]:
+        # An operator's row under the reserved name is ignored (the model refuses it too).
+        table = [i for i in identities if i.name != INTERNAL_CLIENT]
+        return [*table, self.internal] if self.internal is not None else table
 
     def close(self) -> None:
         self.watcher.close()

@@ -5,6 +5,7 @@ named by ``NAME_FILE``; they are never logged (``BridgeConfig.__repr__`` leaves 
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import socket
 from collections.abc import Mapping
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from aggregation.client import DEFAULT_PUB, DEFAULT_RECOVERY, DEFAULT_SNAPSHOT, HubAddress
+from aggregation.curve import CurveKeys, internal_key_file_from_env, read_internal_keys
 
 DEFAULT_STREAM = "MDHUB"
 # A trading day with its night session is under 24 h; three days keep a weekend's Friday
@@ -125,6 +127,9 @@ class BridgeConfig:
     # Where a bridge without a cursor starts: "journal" (all the hub's journal holds today)
     # or "now" (the hub's live stream, with its last values).
     start: str = "journal"
+    # A hub with CURVE on (MDHUB_CURVE): the hub's internal client keys, read from the file
+    # the hub writes beside its server key (docs/access.md); None: a hub without CURVE.
+    curve: CurveKeys | None = None
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> BridgeConfig:
@@ -134,6 +139,14 @@ class BridgeConfig:
             address = HubAddress.parse(hub)
         except ValueError as exc:
             raise ConfigError(f"MDHUB_BRIDGE_HUB: {exc}") from None
+        curve = None
+        key_file = internal_key_file_from_env(env)
+        if key_file is not None:
+            try:
+                curve, server_key = read_internal_keys(key_file)
+            except ValueError as exc:
+                raise ConfigError(f"MDHUB_CURVE is on: {exc}") from None
+            address = dataclasses.replace(address, server_key=server_key)
         return cls(
             nats=NatsConfig.from_env(env),
             hub=address,
@@ -144,6 +157,7 @@ class BridgeConfig:
             inflight=int(_number(env, "MDHUB_BRIDGE_INFLIGHT", 2_000)),
             ack_timeout=_number(env, "MDHUB_BRIDGE_ACK_TIMEOUT", 3.0),
             start=_start(_get(env, "MDHUB_BRIDGE_START", "journal")),
+            curve=curve,
         )
 
     @property

@@ -20,6 +20,7 @@ import msgpack
 import zmq
 
 from aggregation.client import HubAddress, HubClient
+from aggregation.curve import CurveKeys, make_client
 from aggregation.records import RECORD_PREFIXES
 from bridge.buffer import Entry, Handoff
 from bridge.subjects import message_id, subject_for
@@ -57,8 +58,11 @@ class HubReader:
         bridge_name: str,
         resume: dict[str, tuple[int, int]] | None = None,
         resume_since_ns: int | None = None,
+        curve: CurveKeys | None = None,
     ) -> None:
         self.hub = hub
+        # A hub with CURVE on: the hub's internal client keys (docs/access.md).
+        self.curve = curve
         self.handoff = handoff
         self.name = bridge_name
         # topic → (epoch, seq) of the last tick handed over: where a new client resumes.
@@ -87,14 +91,17 @@ class HubReader:
                 resume={self.hub.pub: dict(self.positions)},
                 resume_since_ns=self.resume_since_ns,
                 fill_timeout=10.0,
+                curve=self.curve,
             )
-        return HubClient(self.hub, [""], fill_timeout=10.0)
+        return HubClient(self.hub, [""], fill_timeout=10.0, curve=self.curve)
 
     def _records_sub(self, ctx: zmq.Context[Any]) -> zmq.Socket[bytes]:
         # The client library reads tick topics only; bar./greeks. records come live from the
         # same XPUB (no resume for them yet: docs/jetstream.md).
         sub: zmq.Socket[bytes] = ctx.socket(zmq.SUB)
         sub.setsockopt(zmq.LINGER, 0)
+        if self.hub.server_key and self.curve is not None:
+            make_client(sub, self.curve, self.hub.server_key)
         for prefix in RECORD_PREFIXES:
             sub.setsockopt(zmq.SUBSCRIBE, prefix)
         sub.connect(self.hub.pub)

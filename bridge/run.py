@@ -299,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
     else:
         since = None
     handoff = Handoff(config.buffer)
-    reader = HubReader(config.hub, handoff, config.name, resume=positions, resume_since_ns=since)
+    reader = HubReader(
+        config.hub, handoff, config.name, resume=positions, resume_since_ns=since, curve=config.curve
+    )
     publisher = Publisher(config, handoff, reader)
     log.info(
         "bridge %s: hub %s → JetStream %s on %s (%d positions to resume)",

@@ -11,9 +11,10 @@ from django.core.validators import MinValueValidator
 from django.db import models
 
 from aggregation.access import TOPIC_ROOTS, ClientIdentity, Quotas
-from aggregation.curve import is_z85_key
+from aggregation.curve import INTERNAL_CLIENT, is_z85_key
 
 DEFAULT_QUOTAS = Quotas()
+RESERVED_NAME = f"{INTERNAL_CLIENT} is the hub's own readers' name (its services and bridge): choose another"
 
 
 def validate_prefixes(value: Any) -> str | None:
@@ -76,6 +77,8 @@ class StreamClient(models.Model):
         problem = validate_prefixes(self.prefixes)
         if problem:
             raise ValidationError({"prefixes": [problem]})
+        if self.name == INTERNAL_CLIENT:
+            raise ValidationError({"name": [RESERVED_NAME]})
 
     def identity(self) -> ClientIdentity:
         return ClientIdentity(

@@ -7,8 +7,9 @@ from typing import Any
 
 from rest_framework import serializers
 
+from aggregation.curve import INTERNAL_CLIENT
 from clients_access.keys import new_key_pair
-from clients_access.models import StreamClient, validate_prefixes
+from clients_access.models import RESERVED_NAME, StreamClient, validate_prefixes
 
 
 class StreamClientSerializer(serializers.ModelSerializer[StreamClient]):
@@ -48,6 +49,11 @@ class StreamClientSerializer(serializers.ModelSerializer[StreamClient]):
     def get_secret_key(self, client: StreamClient) -> str | None:
         secret: str | None = getattr(client, "_new_secret", None)
         return secret
+
+    def validate_name(self, value: str) -> str:
+        if value == INTERNAL_CLIENT:
+            raise serializers.ValidationError(RESERVED_NAME)
+        return value
 
     def validate_prefixes(self, value: Any) -> Any:
         problem = validate_prefixes(value)

@@ -60,3 +60,9 @@ class EngineConfig:
     # and the stream clients' table.
     stream_keys: CurveKeys | None = None
     clients: list[ClientIdentity] = field(default_factory=list)
+    # The hub's own readers' key pair (services, bridge) and the file they read it from
+    # (aggregation.curve.write_internal_keys); None with CURVE off.
+    internal_keys: CurveKeys | None = None
+    internal_key_file: Path | None = None
+    # The conflation ROUTER ("" : none), aggregation.conflation.
+    conflate_addr: str = ""

@@ -59,7 +59,7 @@ from engine.states import (
     FailoverMode,
     SourceState,
 )
-from engine.status import service_status, source_status, status_document
+from engine.status import service_status, source_status, status_document, stream_client_status
 from engine.universe_roll import UniverseRoll, roll_universe
 from gateways.kinds import is_simulated
 from gateways.manager import ProcessManager
@@ -104,7 +104,12 @@ class Engine:
             self.control_addr,
             journal=open_journal(config.journal_dir, calendar.is_trading_day if calendar else None),
             recovery_addr=config.recovery_addr or None,
-            access=StreamAccess(config.stream_keys, config.clients) if config.stream_keys else None,
+            access=(
+                StreamAccess(config.stream_keys, config.clients, internal=config.internal_keys)
+                if config.stream_keys
+                else None
+            ),
+            conflate_addr=config.conflate_addr or None,
         )
         # Subscription names (contracts, products ``rb``, main contracts ``rb.main``) for
         # the exchange day, rolled daily by ``roll_universe``; it also gates clients'
@@ -467,6 +472,9 @@ class Engine:
         calendar = self.services_calendar()
         if calendar:
             argv.append(f"--calendar={calendar}")
+        if self.config.internal_key_file is not None:
+            # CURVE on: the service reads as the hub's internal client; a path, not the key.
+            argv.append(f"--curve-key-file={self.config.internal_key_file}")
         return [*argv, *config.args]
 
     def launch_service(self, service: SupervisedService, now: float) -> None:
@@ -589,4 +597,9 @@ class Engine:
             self.started_at,
             speed=self.hub.speed.summary(self.hub.topics, self.hub.last_value),
             services=services,
+            stream_clients=(
+                [stream_client_status(row) for row in self.hub.access.clients()]
+                if self.hub.access is not None
+                else None
+            ),
         )

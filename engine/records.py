@@ -109,6 +109,29 @@ class ServiceStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class StreamClientStatus:
+    """One stream client the hub has seen since it started (CURVE on: docs/access.md), from
+    ``aggregation.access.StreamAccess.clients``."""
+
+    name: str  # its User-Id; ``mdhub-internal``: the hub's own services and bridge
+    enabled: bool
+    addresses: list[str]  # the hosts it connected from
+    connections: int  # handshakes accepted since the hub started
+    open_connections: int  # TCP connections open now from those hosts (shared by clients on one host)
+    # What it is subscribed to now (conflated ones as conflated:<prefix>), at most 100.
+    subscriptions: list[str]
+    subscription_count: int
+    upstream: int  # contracts its subscriptions made the hub subscribe upstream
+    refused_subscriptions: int
+    requests: int  # snapshot, fill, resume and conflation requests served
+    refused_requests: int
+    quota_refusals: int
+    drops: int  # conflated values it could not take (its queue was full)
+    conflation_ms: int  # its conflation interval; 0: none
+    last_activity: float  # wall clock (epoch seconds)
+
+
+@dataclass(frozen=True, slots=True)
 class HubStatus:
     forwarded: int
     malformed: int
@@ -132,6 +155,8 @@ class StatusDocument:
     engine: str = "online"
     # Every SUMMARY_INTERVAL (aggregation.source_speed); the publisher stores it apart.
     speed: SpeedSummary | None = None
+    # Who reads the stream; None: CURVE is off, the hub does not know its readers.
+    stream_clients: list[StreamClientStatus] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         # StrEnum members are str: json.dumps writes their values as they are.

@@ -5,6 +5,8 @@ Nothing here changes state: the tick rate and latency histogram are updated befo
 
 from __future__ import annotations
 
+from typing import Any
+
 from aggregation.hub import HubStats, SourceStats
 from aggregation.source_speed import SpeedSummary
 from engine.records import (
@@ -14,6 +16,7 @@ from engine.records import (
     ServiceStatus,
     SourceStatus,
     StatusDocument,
+    StreamClientStatus,
 )
 from engine.services import SupervisedService
 from engine.source import LATENCY_BUCKETS, Source
@@ -112,6 +115,7 @@ def status_document(
     started_at: float,
     speed: SpeedSummary | None = None,
     services: list[ServiceStatus] | None = None,
+    stream_clients: list[StreamClientStatus] | None = None,
 ) -> StatusDocument:
     return StatusDocument(
         updated_at=wall,
@@ -130,4 +134,27 @@ def status_document(
         gateways=sorted(lines, key=lambda line: (line.priority, line.id)),
         services=sorted(services or [], key=lambda line: line.id),
         speed=speed,
+        stream_clients=stream_clients,
+    )
+
+
+def stream_client_status(row: dict[str, Any]) -> StreamClientStatus:
+    """A row of ``StreamAccess.clients`` as the status document's record."""
+    subscriptions = [str(s) for s in row["subscriptions"]]
+    return StreamClientStatus(
+        name=str(row["name"]),
+        enabled=bool(row["enabled"]),
+        addresses=[str(a) for a in row["addresses"]],
+        connections=int(row["connections"]),
+        open_connections=int(row["open_connections"]),
+        subscriptions=subscriptions[:100],
+        subscription_count=len(subscriptions),
+        upstream=int(row["upstream"]),
+        refused_subscriptions=int(row["refused_subscriptions"]),
+        requests=int(row["requests"]),
+        refused_requests=int(row["refused_requests"]),
+        quota_refusals=int(row["quota_refusals"]),
+        drops=int(row["drops"]),
+        conflation_ms=int(row["conflation_ms"]),
+        last_activity=float(row["last_activity"]),
     )

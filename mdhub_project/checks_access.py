@@ -11,7 +11,7 @@ from django.core import checks
 
 from aggregation.curve import CurveKeys
 
-ENDPOINTS = ("MDHUB_PUB_ADDR", "MDHUB_SNAPSHOT_ADDR", "MDHUB_RECOVERY_ADDR")
+ENDPOINTS = ("MDHUB_PUB_ADDR", "MDHUB_SNAPSHOT_ADDR", "MDHUB_RECOVERY_ADDR", "MDHUB_CONFLATE_ADDR")
 LOOPBACK = {"127.0.0.1", "localhost", "::1", "[::1]", "lo"}
 
 

@@ -4,12 +4,14 @@ publisher's ``AccountsLoader``). The wiring of ``runhub``: the engine itself is 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django.conf import settings
 from django.db import close_old_connections
 
 from accounts.models import MarketDataAccount
 from aggregation.access import ClientIdentity
-from aggregation.curve import CurveKeys
+from aggregation.curve import CurveKeys, internal_key_file, write_internal_keys
 from aggregation.models import Contract, ProductSubscription
 from clients_access.models import load_identities
 from engine.config import AccountConfig, EngineConfig
@@ -119,6 +121,15 @@ def stream_keys() -> CurveKeys | None:
     return CurveKeys.read(path)
 
 
+def internal_keys(server: CurveKeys | None) -> tuple[CurveKeys | None, Path | None]:
+    """With CURVE on, the hub's own readers' key pair, kept beside the server key with the
+    server's public key in it (services and the bridge read that one file)."""
+    if server is None:
+        return None, None
+    path = internal_key_file(settings.MDHUB_CURVE_KEY_FILE)
+    return write_internal_keys(path, server.public), path
+
+
 def load_clients_fresh() -> list[ClientIdentity]:
     """The stream clients from the publisher's worker thread (``clients.changed``)."""
     close_old_connections()
@@ -127,6 +138,8 @@ def load_clients_fresh() -> list[ClientIdentity]:
 
 def load_engine_config() -> EngineConfig:
     contracts = list(Contract.objects.filter(is_subscribed=True))
+    server = stream_keys()
+    internal, internal_file = internal_keys(server)
     return EngineConfig(
         run_dir=settings.MDHUB_RUN_DIR,
         pub_addr=settings.MDHUB_PUB_ADDR,
@@ -149,6 +162,9 @@ def load_engine_config() -> EngineConfig:
         health=health_config(),
         restart=restart_config(),
         services=services_config(),
-        stream_keys=stream_keys(),
+        stream_keys=server,
         clients=load_identities(),
+        internal_keys=internal,
+        internal_key_file=internal_file,
+        conflate_addr=settings.MDHUB_CONFLATE_ADDR,
     )

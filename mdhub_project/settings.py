@@ -205,6 +205,8 @@ MDHUB_SNAPSHOT_ADDR = env_str("MDHUB_SNAPSHOT_ADDR", "tcp://127.0.0.1:5556")
 MDHUB_CURVE = env_bool("MDHUB_CURVE", False)
 MDHUB_CURVE_KEY_FILE = Path(env_str("MDHUB_CURVE_KEY_FILE", str(MDHUB_RUN_DIR / "curve" / "server.key")))
 MDHUB_STREAM_OPEN = env_bool("MDHUB_STREAM_OPEN", False)
+# Conflation for slow readers: the newest value per contract every N ms (docs/access.md); "" off.
+MDHUB_CONFLATE_ADDR = env_str("MDHUB_CONFLATE_ADDR", "tcp://127.0.0.1:5558")
 # The journal (docs/journal.md): every forwarded tick on disk, one file per trading day; the
 # recovery ROUTER serves gap fills and resumes from it (docs/wire-protocol.md).
 MDHUB_JOURNAL = env_bool("MDHUB_JOURNAL", True)

@@ -8,6 +8,7 @@ from mdhub_project.api_index import ApiIndexView
 from mdhub_project.auth_views import SessionView, TokenView
 from mdhub_project.dashboard_views import dashboard
 from mdhub_project.health_views import HealthView
+from monitoring.stream_clients_views import ConnectedStreamClientsView
 from monitoring.urls import metrics_urlpatterns
 
 api_patterns: list[URLPattern | URLResolver] = [
@@ -17,6 +18,10 @@ api_patterns: list[URLPattern | URLResolver] = [
     path("schema", SpectacularAPIView.as_view(), name="schema"),
     path("docs", SpectacularSwaggerView.as_view(url_name="schema"), name="swagger-ui"),
     path("", include("accounts.urls")),
+    # Before the stream clients' router, whose detail route would take "connected" for a name.
+    re_path(
+        r"^stream-clients/connected/?$", ConnectedStreamClientsView.as_view(), name="stream-clients-connected"
+    ),
     path("", include("clients_access.urls")),
     path("", include("monitoring.urls")),
     path("", include("monitoring.tape_urls")),

@@ -32,6 +32,7 @@ from typing import Any
 import zmq
 
 from aggregation.client import HubAddress, HubClient
+from aggregation.curve import internal_key_file_from_env, read_internal_keys
 from aggregation.records import encode_record
 from aggregation.wire import KIND_STATUS, pack, tick_head
 from services.bars import ALL_INTERVALS, BarService
@@ -171,6 +172,12 @@ def parser() -> argparse.ArgumentParser:
         default=int(env_float("MDHUB_SERVICES_NICE", 10)),
         help="lower this process's CPU priority by this much (0: as the hub)",
     )
+    internal = internal_key_file_from_env(os.environ)
+    p.add_argument(
+        "--curve-key-file",
+        default=str(internal) if internal is not None else "",
+        help="a hub with CURVE on: the internal client's key file the hub writes (docs/access.md)",
+    )
     return p
 
 
@@ -246,10 +253,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, OSError) as exc:
         print(f"services.runner: {exc}", file=sys.stderr)
         return 2
+    curve, server_key = None, None
+    if args.curve_key_file:
+        try:
+            curve, server_key = read_internal_keys(Path(args.curve_key_file))
+        except ValueError as exc:
+            print(f"services.runner: {exc}", file=sys.stderr)
+            return 2
     ctx: zmq.Context[Any] = zmq.Context()
     sender = RecordSender(ctx, args.ingest, args.account or f"svc-{args.service}")
     client: HubClient[dict[str, Any]] = HubClient(
-        HubAddress(args.pub, args.snapshot), service.topics(), context=ctx
+        HubAddress(args.pub, args.snapshot, server_key=server_key), service.topics(), context=ctx, curve=curve
     )
     runner = Runner(service, client, sender)
 
