@@ -13,7 +13,7 @@ one; ``collapsed`` counts the ticks that cost.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -27,9 +27,13 @@ from recording import layout
 from recording.query import DayNotFound
 
 if TYPE_CHECKING:
-    from vnpy.trader.object import TickData
+    from vnpy.trader.object import BarData, TickData
 
 GATEWAY_NAME = "MDHUB"
+# Bars of one contract-day's recorded rows (in tape order), as the bar service's payloads:
+# ``services.offline_bars.bars_from_ticks``, passed in by the caller (this room does not
+# import the services room; the web side joins them, ``monitoring.tape_bars``).
+BarMaker = Callable[[list[dict[str, Any]]], Iterable[dict[str, Any]]]
 # Ticks handed to the database per call (vnpy_sqlite upserts them in one transaction).
 CHUNK = 5_000
 
@@ -105,3 +109,54 @@ def export_day(root: Path, day: date, symbols: Iterable[str] | None = None) -> E
             database.save_tick_data(batch[at : at + CHUNK])
         ticks += len(batch)
     return Export(day.isoformat(), ticks, contracts, collapsed, str(SETTINGS["database.name"]))
+
+
+@dataclass(frozen=True, slots=True)
+class BarExport:
+    day: str
+    bars: int
+    contracts: int
+    database: str
+
+
+def bar_data(fields: dict[str, Any]) -> BarData:
+    """A vn.py 1-minute ``BarData`` from a bar payload (``services.bars``): vn.py stamps a
+    bar with its start, as the payload's ``datetime`` is."""
+    from vnpy.trader.constant import Exchange, Interval
+    from vnpy.trader.object import BarData
+
+    return BarData(
+        gateway_name=GATEWAY_NAME,
+        symbol=fields["symbol"],
+        exchange=Exchange(fields["exchange"]),
+        datetime=datetime_from_ns(fields["datetime"], CHINA_TZ),
+        interval=Interval.MINUTE,
+        volume=float(fields["volume"]),
+        turnover=float(fields["turnover"]),
+        open_interest=float(fields["open_interest"]),
+        open_price=float(fields["open_price"]),
+        high_price=float(fields["high_price"]),
+        low_price=float(fields["low_price"]),
+        close_price=float(fields["close_price"]),
+    )
+
+
+def export_bars(
+    root: Path, day: date, make_bars: BarMaker, symbols: Iterable[str] | None = None
+) -> BarExport:
+    """Save ``day``'s 1-minute bars, made by ``make_bars`` from each contract's recorded
+    ticks, into vn.py's database (``save_bar_data``)."""
+    if not layout.day_dir(root, day).is_dir():
+        raise DayNotFound(f"trading day {day.isoformat()} is not recorded")
+    from vnpy.trader.database import get_database
+    from vnpy.trader.setting import SETTINGS
+
+    database = get_database()
+    bars = contracts = 0
+    for rows in _rows_by_contract(root, day, symbols):
+        batch = [bar_data(fields) for fields in make_bars(rows) if fields.get("interval") == "1m"]
+        contracts += 1
+        if batch:
+            database.save_bar_data(batch)
+        bars += len(batch)
+    return BarExport(day.isoformat(), bars, contracts, str(SETTINGS["database.name"]))
