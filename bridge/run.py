@@ -18,6 +18,7 @@ second (``bridge.status``), for the hub's publisher and the dashboard to read.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
 import json
@@ -37,6 +38,7 @@ from nats.js import JetStreamContext, api
 from nats.js.errors import APIError
 
 from bridge.buffer import Entry, Handoff
+from bridge.cluster import read_env_file
 from bridge.config import BridgeConfig, ConfigError, NatsConfig
 from bridge.reader import RESUME_MARGIN_NS, HubReader
 from bridge.status import BridgeStatus, write_json
@@ -277,11 +279,25 @@ def load_cursor(path: Path) -> tuple[dict[str, tuple[int, int]], int | None]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bridge.run", description="The hub → JetStream bridge.")
+    parser.add_argument(
+        "--env-file",
+        type=Path,
+        help="NAME=value settings (bridge.cluster --env-file writes them); the environment's own win",
+    )
+    args = parser.parse_args(argv)
     logging.basicConfig(
         level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    env = dict(os.environ)
+    if args.env_file is not None:
+        try:
+            env = {**read_env_file(args.env_file), **env}
+        except OSError as exc:
+            print(f"bridge: --env-file {args.env_file}: {exc.strerror}", file=sys.stderr)
+            return 2
     try:
-        config = BridgeConfig.from_env()
+        config = BridgeConfig.from_env(env)
     except ConfigError as exc:
         print(f"bridge: {exc}", file=sys.stderr)
         return 2

@@ -8,6 +8,10 @@ fed by the hub's simulated exchange, and three more demo sources on it — two `
 accounts and one ``sopt`` account running the pinned vn.py gateways — beside the sim ones.
 Without it, ``seed_demo`` leaves those accounts disabled.
 
+``--nats`` adds a local NATS JetStream server (``--nats-nodes 3`` for a cluster) and the
+bridge from the hub into it; with ``MDHUB_NATS_URL`` set the bridge runs against that
+cluster instead (:mod:`devtools.devnats`, docs/jetstream.md).
+
 Started in that order; stopped hub first (it publishes into Redis to the end), then the
 cluster, the web and Redis last, so nothing is left retrying a Redis that is already gone.
 """
@@ -22,6 +26,7 @@ from pathlib import Path
 
 import redis
 
+from devtools.devnats import nats_programs
 from devtools.supervise import Program, Supervisor
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,11 +97,22 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--loopback-port", type=int, default=int(os.environ.get("MDHUB_LOOPBACK_PORT", "41213"))
     )
+    parser.add_argument(
+        "--nats",
+        action="store_true",
+        help="also run a local NATS JetStream server and the bridge into it (docs/jetstream.md); "
+        "with MDHUB_NATS_URL set, the bridge runs against that cluster without this",
+    )
+    parser.add_argument("--nats-nodes", type=int, default=1, help="servers in the local cluster (1 or 3)")
+    parser.add_argument("--nats-port", type=int, default=int(os.environ.get("MDHUB_NATS_PORT", "4222")))
     args = parser.parse_args(argv)
     port = args.loopback_port if args.broker_loopback else 0
     found, _ = programs(args.web_port, args.redis_port, args.run_dir, port)
+    if args.nats or os.environ.get("MDHUB_NATS_URL"):
+        found += nats_programs(args.run_dir, local=args.nats, nodes=args.nats_nodes, port=args.nats_port)
     # The front outlives the hub's workers (they log out of it), then goes before Redis.
-    order = ["hub", "loopback-front", "qcluster", "web", "redis"]
+    # The bridge after the hub (it publishes what it still holds), NATS after the bridge.
+    order = ["hub", "bridge", "nats", "loopback-front", "qcluster", "web", "redis"]
     supervisor = Supervisor(found, stop_order=order)
     supervisor.say(
         f"web on http://127.0.0.1:{args.web_port}/ (admin at /admin/, API docs at /api/docs); "
