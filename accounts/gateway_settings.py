@@ -141,12 +141,36 @@ def _check_value(spec: SettingSpec, value: Any) -> str | None:
     return None
 
 
+def known_products() -> set[str]:
+    """Product codes a canary name may use: those of the listing rules and of the contract
+    table (the broker's universe lands there), which the engine resolves each day."""
+    from aggregation.contract_codes import PRODUCT_RULES
+    from aggregation.models import Contract
+
+    codes = Contract.objects.exclude(product_code="").values_list("product_code", flat=True)
+    return set(PRODUCT_RULES) | set(codes.distinct())
+
+
 def validate_canaries(canaries: Any) -> str | None:
+    """Contracts (``rb2501.SHFE``), or the names the engine resolves each day
+    (``engine.universe_roll.resolve_canaries``): a product (``rb``: its nearest contract) or
+    its main contract (``rb.main``), for a product it knows."""
+    from aggregation.universe import NameKind, parse_name
+
     if not isinstance(canaries, list):
-        return "must be a list of vt_symbols such as rb2501.SHFE"
+        return "must be a list of vt_symbols such as rb2501.SHFE, or product names such as rb.main"
+    products: set[str] | None = None
     for item in canaries:
-        if not isinstance(item, str) or not VT_SYMBOL_RE.match(item):
-            return f"{item!r} is not a vt_symbol such as rb2501.SHFE"
+        name = parse_name(item) if isinstance(item, str) else None
+        if name is not None and name.kind is not NameKind.CONTRACT:
+            products = known_products() if products is None else products
+            if name.value in products:
+                continue
+        if name is None or name.kind is not NameKind.CONTRACT or not VT_SYMBOL_RE.match(item):
+            return (
+                f"{item!r} is not a vt_symbol such as rb2501.SHFE, a known product (rb) or its "
+                "main contract (rb.main)"
+            )
         exchange = item.rsplit(".", 1)[1]
         if exchange not in EXCHANGES:
             return f"{item!r}: unknown exchange {exchange} (known: {', '.join(sorted(EXCHANGES))})"
