@@ -17,6 +17,7 @@ import type {
   Bars,
   ContractRow,
   HistoryAnswer,
+  Recording,
   Smile,
   Paged,
   SpeedAnswer,
@@ -388,4 +389,8 @@ export function getBars(symbol: string, interval = "1m", limit = 120, signal?: A
 
 export function getSmile(underlying: string, signal?: AbortSignal): Promise<Smile> {
   return request<Smile>(`/api/smile${query({ underlying })}`, { signal });
+}
+
+export function getRecording(signal?: AbortSignal): Promise<Recording> {
+  return request<Recording>("/api/recording", { signal });
 }

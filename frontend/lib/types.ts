@@ -322,3 +322,21 @@ export interface Smile {
   underlying: string;
   expiries: SmileExpiry[];
 }
+
+/** GET /api/recording: one recorded trading day (docs/recording.md). */
+export interface RecordedDay {
+  day: string; // trading day, YYYY-MM-DD
+  bytes: number;
+  ticks: number | null;
+  holes: number | null;
+}
+
+/** GET /api/recording: the recording's trading days and disk use. */
+export interface Recording {
+  days: number;
+  bytes: number;
+  first_day: string | null;
+  last_day: string | null;
+  retention_days: number;
+  recorded: RecordedDay[];
+}

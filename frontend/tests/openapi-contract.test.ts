@@ -23,6 +23,8 @@ import {
   type Account,
   type Bar,
   type Bars,
+  type RecordedDay,
+  type Recording,
   type Smile,
   type SmileExpiry,
   type SmilePoint,
@@ -152,6 +154,15 @@ const BAR_FIELDS = {
   flat: "required",
   complete: "required",
 } as const satisfies FieldTable<Bar>;
+const RECORDED_DAY_FIELDS = { day: "required", bytes: "required", ticks: "required|null", holes: "required|null" } as const satisfies FieldTable<RecordedDay>;
+const RECORDING_FIELDS = {
+  days: "required",
+  bytes: "required",
+  first_day: "required|null",
+  last_day: "required|null",
+  retention_days: "required",
+  recorded: "required",
+} as const satisfies FieldTable<Recording>;
 const BARS_FIELDS = { hub: "required", symbol: "required", interval: "required", bars: "required" } as const satisfies FieldTable<Bars>;
 const SMILE_POINT_FIELDS = {
   strike: "required",
@@ -283,6 +294,8 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expectFields("User", USER_FIELDS);
     expectFields("Bar", BAR_FIELDS);
     expectFields("Bars", BARS_FIELDS);
+    expectFields("RecordedDay", RECORDED_DAY_FIELDS);
+    expectFields("Recording", RECORDING_FIELDS);
     expectFields("SmilePoint", SMILE_POINT_FIELDS);
     expectFields("SmileExpiry", SMILE_EXPIRY_FIELDS);
     expectFields("Smile", SMILE_FIELDS);

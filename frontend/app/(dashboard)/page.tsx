@@ -1,5 +1,6 @@
 import { FailoverList } from "@/components/failover-list";
 import { GatewayTable } from "@/components/gateway-table";
+import { RecordingCard } from "@/components/recording-card";
 import { StatusSummary } from "@/components/status-summary";
 
 export const metadata = { title: "Status" };
@@ -14,6 +15,7 @@ export default function StatusPage() {
       <StatusSummary />
       <GatewayTable />
       <FailoverList />
+      <RecordingCard />
     </>
   );
 }
