@@ -27,10 +27,13 @@ import pytest
 import websockets
 import zmq
 
+from aggregation.curve import CurveKeys, make_client, read_internal_keys
 from tests.hub_process import PROJECT, HubProcess
 from tests.zmq_helpers import free_port
 
 USER, PASSWORD = "operator", "live-stack-pw-1"
+# The stack runs as on a LAN (docs/access.md): CURVE on, one entitled stream client.
+READER = CurveKeys.generate()
 
 
 class PrivateRedis:
@@ -150,9 +153,16 @@ def stack(tmp_path: Path) -> Iterator[tuple[HubProcess, Web, PrivateRedis]]:
         MDHUB_SIM_RATE="4",
         MDHUB_RESTART_COOLDOWN="0.5",
         MDHUB_RESTART_GRACE="1",
+        MDHUB_CURVE="true",
     )
     hub.manage("migrate", "--noinput")
     hub.manage("seed_demo")
+    hub.manage(
+        "shell",
+        "-c",
+        "from clients_access.models import StreamClient; "
+        f"StreamClient.objects.create(name='live-reader', public_key={READER.public!r}, prefixes=['tick.'])",
+    )
     hub.manage(
         "shell",
         "-c",
@@ -284,8 +294,13 @@ def test_killing_redis_does_not_stop_the_ticks_and_the_hub_catches_up(
     hub, web, redis_server = stack
     ctx = zmq_ctx
     client = ctx.socket(zmq.SUB)
+    _, server_key = read_internal_keys(hub.run_dir / "curve" / "internal.key")
+    make_client(client, READER, server_key)
     client.setsockopt(zmq.SUBSCRIBE, b"tick.")
     client.connect(hub.pub_addr)
+    anonymous = ctx.socket(zmq.SUB)
+    anonymous.setsockopt(zmq.SUBSCRIBE, b"tick.")
+    anonymous.connect(hub.pub_addr)
 
     def count_ticks(seconds: float) -> int:
         n = 0
@@ -297,6 +312,7 @@ def test_killing_redis_does_not_stop_the_ticks_and_the_hub_catches_up(
         return n
 
     before = count_ticks(4.0)
+    assert not anonymous.poll(0), "CURVE is on: an anonymous reader gets nothing"
     redis_server.kill()
     during = count_ticks(4.0)
     assert hub.proc is not None and hub.proc.poll() is None
