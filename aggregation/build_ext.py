@@ -1,10 +1,17 @@
-"""Build the compiled tick codec (``aggregation/_tick_codec.pyx``) in place.
+"""Build the compiled modules in place: the tick codec (``aggregation/_tick_codec.pyx``), the
+hub's tick path (``aggregation/_hub_core.pyx``) and the journal's framing
+(``aggregation/_journal_core.pyx``).
 
     python -m aggregation.build_ext      # ./dev setup runs it; idempotent
 
 The generated C and the object files go under ``run/build`` and the extension next to its
-source (``aggregation/_tick_codec.*.so``), all git-ignored. Without it the worker uses the
-pure-Python twin (``aggregation.tick_codec_py``), byte-identical and slower.
+source (``aggregation/_tick_codec.*.so``), all git-ignored. Without them the worker uses the
+pure-Python twin (``aggregation.tick_codec_py``), byte-identical and slower, the hub its Python
+loop (``aggregation.hub_core``) and the journal its Python framing (``aggregation.journal``).
+
+The hub's core calls libzmq directly: it links the libzmq pyzmq loads (the wheel's bundled
+copy, else the system's ``-lzmq``); the journal's framing links zlib (``crc32``, as Python's
+``zlib.crc32``).
 """
 
 from __future__ import annotations
@@ -13,7 +20,22 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("aggregation/_tick_codec.pyx",)
+SOURCES = ("aggregation/_tick_codec.pyx", "aggregation/_hub_core.pyx", "aggregation/_journal_core.pyx")
+
+
+def _link_args(source: str) -> dict[str, list[str]]:
+    """What each extension links besides Python."""
+    if source.endswith("_hub_core.pyx"):
+        import zmq
+
+        bundled = sorted((Path(zmq.__file__).parent.parent / "pyzmq.libs").glob("libzmq*.so*"))
+        if bundled:
+            # The very library pyzmq loaded (same soname): one libzmq in the process.
+            return {"extra_objects": [str(bundled[0])], "runtime_library_dirs": [str(bundled[0].parent)]}
+        return {"libraries": ["zmq"]}
+    if source.endswith("_journal_core.pyx"):
+        return {"libraries": ["z"]}
+    return {}
 
 
 def built() -> bool:
@@ -34,7 +56,10 @@ def build() -> None:
     build_dir = ROOT / "run" / "build"
     extensions = [
         Extension(
-            source.removesuffix(".pyx").replace("/", "."), [str(ROOT / source)], extra_compile_args=["-O2"]
+            source.removesuffix(".pyx").replace("/", "."),
+            [str(ROOT / source)],
+            extra_compile_args=["-O2"],
+            **_link_args(source),
         )
         for source in SOURCES
     ]
@@ -51,10 +76,10 @@ def build() -> None:
 
 def main() -> int:
     if built() and "--force" not in sys.argv:
-        print("tick codec: up to date")
+        print("compiled modules: up to date")
         return 0
     build()
-    print("tick codec: built")
+    print("compiled modules: built")
     return 0
 
 

@@ -23,6 +23,7 @@ import zmq
 import zmq.backend
 from zmq.backend import zmq_poll
 
+from aggregation import hub_core
 from aggregation.access import StreamAccess, Verdict, request_refusal, user_id
 from aggregation.conflation import ConflationService
 from aggregation.curve import make_server
@@ -146,7 +147,8 @@ class TickHub:
         self._side_items = [(sock, zmq.POLLIN) for sock in (self.pub, self.snapshot)]
         self._pub_send = _raw_send
         self._gc_frozen = False
-        # Per topic: first-arrival state and the last seq forwarded.
+        # Per topic: first-arrival state and the last seq forwarded (a ``_hub_core.TopicCore``
+        # under the compiled core: readers outside the tick path read ``seq`` only).
         self.topics: dict[bytes, TopicState] = {}
         self.last_value: dict[bytes, bytes] = {}
         self.sources: dict[bytes, SourceStats] = {}
@@ -160,6 +162,9 @@ class TickHub:
         # Every source's copies per exchange, product and session (docs/api.md, /api/sources/speed).
         self.speed = SourceSpeed()
         self._watch_topics: set[bytes] = watch_topics or set()
+        # The compiled tick path (aggregation/_hub_core.pyx) when built, else the Python loop
+        # below: they forward exactly the same (tests/test_hub_core_property.py).
+        self._core: Any = hub_core.core_module.Core(self) if hub_core.COMPILED else None
         self.recovery: RecoveryService | None = None
         if recovery_addr:
             self.recovery = RecoveryService(self.ctx, recovery_addr, journal, access=access)
@@ -251,7 +256,12 @@ class TickHub:
         frames are read by count and RCVMORE is checked once, at the end. A message with too
         few frames (no mdhub sender makes one) then runs into the next message, and both
         are dropped as one malformed message.
+
+        The compiled core (``aggregation/_hub_core.pyx``) runs this same loop when it is built.
         """
+        if self._core is not None:
+            handled: int = self._core.pump(max_batch, budget_s)
+            return handled
         recv = self.ingest.recv
         routes = self._routes
         route_for = self._route
@@ -313,6 +323,24 @@ class TickHub:
             pass
         return handled
 
+    def use_python_loop(self) -> None:
+        """Run ``pump``'s Python loop even when the compiled core is built (tests and
+        benchmarks compare the two); before the first tick only."""
+        if self.topics:
+            raise RuntimeError("use_python_loop must be called before the first tick")
+        self._core = None
+
+    def _on_other(self, frame: bytes) -> None:
+        """The compiled core's way into ``pump``'s handling of a frame that is not a tick."""
+        try:
+            self._on_multipart(frame)
+        except zmq.Again:
+            self.stats.malformed += 1
+        except zmq.ZMQError:
+            raise
+        except Exception:  # noqa: BLE001 - as in pump: a malformed message never stops the hub
+            self._skip_rest()
+
     def _on_multipart(self, kind: bytes) -> None:
         """A status or log message: ``[kind, account, map]``."""
         if kind in (KIND_STATUS, KIND_LOG):
@@ -341,19 +369,23 @@ class TickHub:
             source = self.sources[account] = SourceStats(name, source_suffix(name, self.epoch))
         return source
 
-    def _route(self, head: bytes) -> _Route:
-        """What the hub needs for the ticks with this frame head (one account, one topic),
-        looked up once (``aggregation.wire.tick_head``)."""
+    def _route_head(self, head: bytes) -> tuple[SourceStats, bytes, bool]:
+        """The source, topic and whether health watches it, of a tick frame head (one
+        account, one topic: ``aggregation.wire.tick_head``); ValueError when it is bad."""
         topic_at = TICK_HEAD + head[1]
         account, topic = head[TICK_HEAD:topic_at], head[topic_at:]
         # Ticks from workers, and bar./greeks. records from the data services (services/).
         if not account or not topic.startswith(INGEST_PREFIXES):
             raise ValueError("bad tick head")
-        source = self.source(account)
+        return self.source(account), topic, topic in self._watch_topics
+
+    def _route(self, head: bytes) -> _Route:
+        """What the Python loop needs for the ticks with this frame head, looked up once."""
+        source, topic, watched = self._route_head(head)
         state = self.topics.get(topic)
         if state is None:
             state = self.topics[topic] = TopicState()
-        route = self._routes[head] = (source, state.recent.get, state, topic, topic in self._watch_topics)
+        route = self._routes[head] = (source, state.recent.get, state, topic, watched)
         return route
 
     @property
@@ -365,6 +397,8 @@ class TickHub:
     def watch_topics(self, topics: set[bytes]) -> None:
         self._watch_topics = topics
         self._routes.clear()
+        if self._core is not None:
+            self._core.clear_routes()
 
     def _first(
         self, source: SourceStats, state: TopicState, topic: bytes, key: bytes, frame: bytes, body_at: int

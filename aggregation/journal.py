@@ -35,6 +35,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from aggregation.journal_day import TradingDayRule, trading_day, weekdays
 from aggregation.journal_format import (
@@ -53,6 +54,16 @@ from aggregation.journal_format import (
 )
 
 log = logging.getLogger("mdhub.journal")
+
+# The writer's framing and index, compiled (aggregation/_journal_core.pyx: the GIL is held only
+# to read the batch, so the hub's tick path does not wait for it), else the Python loop below,
+# byte-identical; ``MDHUB_PURE_PYTHON=1`` picks the Python one, as for the tick codec.
+_core: Any = None
+if os.environ.get("MDHUB_PURE_PYTHON") != "1":
+    try:
+        from aggregation import _journal_core as _core
+    except ImportError:  # not built
+        _core = None
 
 # Ticks the hand-off holds at most (references to payloads the hub built anyway; ~40 MB of
 # payloads when full): about 3 s of a whole-market stream.
@@ -192,6 +203,8 @@ class Journal:
         self.is_trading_day = is_trading_day
         self.clock = clock
         self.queue: deque[Item] = deque()
+        # The compiled framing when it is built (tests compare it with the Python one).
+        self.compiled = _core is not None
         self.stats = JournalStats()
         self.epoch = self._next_epoch()
         self.day: Day | None = None
@@ -296,6 +309,49 @@ class Journal:
         assert day is not None
         epoch = self.epoch
         last = self._last
+        if _core is not None and self.compiled:
+            data, entries, spans, new_last, at = _core.frame_batch(items, epoch, last, self._end)
+            holes = [Hole(topic, epoch, lo, hi) for topic, lo, hi in spans]
+        else:
+            data, entries, holes, new_last, at = self._frame(items)
+        try:
+            self._write(data)
+        except OSError as exc:
+            self._failed(exc, len(items))
+            return
+        self._end = at
+        last.update(new_last)
+        if _core is not None and self.compiled:
+            _core.add_entries(day.index, entries, epoch, Run)
+        else:
+            add = day.add
+            for topic, seq, offset, exchange_ns in entries:
+                add(topic, epoch, seq, offset, exchange_ns)
+        stats = self.stats
+        stats.written += len(entries)
+        stats.bytes += len(data)
+        if holes:
+            day.holes.extend(holes)
+            missing = sum(h.to_seq - h.from_seq + 1 for h in holes)
+            stats.holes += len(holes)
+            stats.hole_ticks += missing
+            self._alert_holes(holes, missing)
+        if self.failing:
+            self.failing = False
+            log.warning(
+                "journal %s: writing again; the ticks it could not write are recorded as holes",
+                day.path,
+            )
+        with self.written:
+            self.written.notify_all()
+
+    def _frame(
+        self, items: list[Item]
+    ) -> tuple[bytes, list[tuple[bytes, int, int, int]], list[Hole], dict[bytes, int], int]:
+        """The Python framing of a batch (``_journal_core.frame_batch``'s twin): the bytes,
+        the index entries, the holes put before seq jumps, the last seq per topic, the end."""
+        epoch = self.epoch
+        last = self._last
         new_last: dict[bytes, int] = {}
         parts: list[bytes] = []
         entries: list[tuple[bytes, int, int, int]] = []
@@ -318,34 +374,7 @@ class Journal:
             entries.append((topic, seq, at, exchange_ns))
             at += len(record)
             new_last[topic] = seq
-        data = b"".join(parts)
-        try:
-            self._write(data)
-        except OSError as exc:
-            self._failed(exc, len(items))
-            return
-        self._end = at
-        last.update(new_last)
-        add = day.add
-        for topic, seq, offset, exchange_ns in entries:
-            add(topic, epoch, seq, offset, exchange_ns)
-        stats = self.stats
-        stats.written += len(entries)
-        stats.bytes += len(data)
-        if holes:
-            day.holes.extend(holes)
-            missing = sum(h.to_seq - h.from_seq + 1 for h in holes)
-            stats.holes += len(holes)
-            stats.hole_ticks += missing
-            self._alert_holes(holes, missing)
-        if self.failing:
-            self.failing = False
-            log.warning(
-                "journal %s: writing again; the ticks it could not write are recorded as holes",
-                day.path,
-            )
-        with self.written:
-            self.written.notify_all()
+        return b"".join(parts), entries, holes, new_last, at
 
     def _write(self, data: bytes) -> None:
         """Append all of ``data`` or nothing: a partial write (the disk filled up in the

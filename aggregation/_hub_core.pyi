@@ -1,0 +1,13 @@
+"""Types of the compiled tick path (aggregation/_hub_core.pyx)."""
+
+from typing import Any
+
+class TopicCore:
+    seq: int
+    @property
+    def last_time(self) -> int: ...
+
+class Core:
+    def __init__(self, hub: Any) -> None: ...
+    def clear_routes(self) -> None: ...
+    def pump(self, max_batch: int = 2000, budget_s: float = 0.005) -> int: ...
