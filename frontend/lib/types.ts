@@ -129,6 +129,35 @@ export interface GatewaysSnapshot {
   gateways: GatewayStatus[];
   /** Absent while the engine is offline. */
   services?: ServiceStatus[];
+  /** The JetStream bridges beside the hub; absent while the engine is offline. */
+  bridges?: BridgeStatus[];
+}
+
+/** A JetStream bridge beside the hub (docs/jetstream.md), from its status file. */
+export interface BridgeStatus {
+  name: string;
+  hub: string;
+  stream: string;
+  /** False when its status is older than 3 s: the bridge is down. */
+  online: boolean;
+  /** Connected to NATS (false while offline). */
+  connected: boolean;
+  /** Its buffer filled: it let go of the hub and resumes from the journal. */
+  behind_hub: boolean;
+  /** Seconds the oldest tick not yet stored has waited; 0 when all is stored. */
+  lag_s: number;
+  age_s: number;
+  read: number;
+  sent: number;
+  stored: number;
+  duplicates: number;
+  failures: number;
+  resent: number;
+  bad: number;
+  buffered: number;
+  inflight: number;
+  hub_let_go: number;
+  hub_gaps: number;
 }
 
 export const GATEWAY_COMMANDS = ["start", "stop", "restart"] as const;

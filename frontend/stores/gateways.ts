@@ -2,6 +2,7 @@ import { create } from "zustand";
 
 import {
   GATEWAY_STATES,
+  type BridgeStatus,
   type EngineState,
   type Failover,
   type GatewayCommand,
@@ -36,6 +37,8 @@ export interface GatewaysState {
   /** Hub clock of the last snapshot (epoch seconds). */
   updatedAt: number | null;
   gateways: GatewayStatus[];
+  /** The JetStream bridges beside the hub (empty while the engine is offline). */
+  bridges: BridgeStatus[];
   /** An initial snapshot (API or socket), or the socket's engine.offline, has arrived. */
   loaded: boolean;
   /** A gateway.status frame from the socket has been applied: the API answer is older. */
@@ -107,6 +110,7 @@ export const useGatewaysStore = create<GatewaysState>()((set, get) => {
       primary: snapshot.primary ?? null,
       updatedAt: snapshot.updated_at ?? get().updatedAt,
       gateways,
+      bridges: snapshot.bridges ?? [],
       loaded: true,
       loadError: null,
       pending,
@@ -120,6 +124,7 @@ export const useGatewaysStore = create<GatewaysState>()((set, get) => {
     primary: null,
     updatedAt: null,
     gateways: [],
+    bridges: [],
     loaded: false,
     live: false,
     loadError: null,
@@ -142,7 +147,7 @@ export const useGatewaysStore = create<GatewaysState>()((set, get) => {
     },
 
     setEngineOffline() {
-      set({ engine: "offline", loaded: true });
+      set({ engine: "offline", loaded: true, bridges: [] });
     },
 
     applyEvent(event) {

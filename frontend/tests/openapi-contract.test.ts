@@ -21,6 +21,7 @@ import {
   GATEWAY_TYPES,
   SETTING_KINDS,
   type Account,
+  type BridgeStatus,
   type Bar,
   type Bars,
   type RecordedDay,
@@ -72,7 +73,30 @@ const GATEWAYS_SNAPSHOT_FIELDS = {
   primary: "required|null",
   gateways: "required",
   services: "optional",
+  bridges: "optional",
 } as const satisfies FieldTable<GatewaysSnapshot>;
+
+const BRIDGE_STATUS_FIELDS = {
+  name: "required",
+  hub: "required",
+  stream: "required",
+  online: "required",
+  connected: "required",
+  behind_hub: "required",
+  lag_s: "required",
+  age_s: "required",
+  read: "required",
+  sent: "required",
+  stored: "required",
+  duplicates: "required",
+  failures: "required",
+  resent: "required",
+  bad: "required",
+  buffered: "required",
+  inflight: "required",
+  hub_let_go: "required",
+  hub_gaps: "required",
+} as const satisfies FieldTable<BridgeStatus>;
 
 const SERVICE_STATUS_FIELDS = {
   id: "required",
@@ -285,6 +309,7 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expectFields("GatewayStatus", GATEWAY_STATUS_FIELDS);
     expectFields("GatewaysSnapshot", GATEWAYS_SNAPSHOT_FIELDS);
     expectFields("ServiceStatus", SERVICE_STATUS_FIELDS);
+    expectFields("BridgeStatus", BRIDGE_STATUS_FIELDS);
     expectFields("MarketDataAccount", ACCOUNT_FIELDS);
     expectFields("Event", EVENT_FIELDS);
     expectFields("LogRecord", LOG_RECORD_FIELDS);

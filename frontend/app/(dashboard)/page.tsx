@@ -1,3 +1,4 @@
+import { BridgePanel } from "@/components/bridge-panel";
 import { FailoverList } from "@/components/failover-list";
 import { GatewayTable } from "@/components/gateway-table";
 import { RecordingCard } from "@/components/recording-card";
@@ -14,6 +15,7 @@ export default function StatusPage() {
       </div>
       <StatusSummary />
       <GatewayTable />
+      <BridgePanel />
       <FailoverList />
       <RecordingCard />
     </>
