@@ -142,7 +142,11 @@ export DASHBOARD_DIR="$frontend/out"
 export MDHUB_RUN_DIR="$workdir/run"
 MDHUB_PUB_ADDR="tcp://127.0.0.1:$(free_port)"
 MDHUB_SNAPSHOT_ADDR="tcp://127.0.0.1:$(free_port)"
-export MDHUB_PUB_ADDR MDHUB_SNAPSHOT_ADDR
+MDHUB_RECOVERY_ADDR="tcp://127.0.0.1:$(free_port)"
+MDHUB_CONFLATE_ADDR="tcp://127.0.0.1:$(free_port)"
+export MDHUB_PUB_ADDR MDHUB_SNAPSHOT_ADDR MDHUB_RECOVERY_ADDR MDHUB_CONFLATE_ADDR
+# As on a LAN (docs/access.md): CURVE and entitlements on; the server key lands in the run dir.
+export MDHUB_CURVE=true
 export MDHUB_SIM_ADDR=""
 export ALERT_EMAIL_TO=""
 export DEBUG="false"
