@@ -6,6 +6,11 @@ Run it from the repository root, so that ``-m`` finds ``aggregation``:
     .venv/bin/python -m examples.strategy rb \\
         --hub tcp://10.0.0.1:5555,tcp://10.0.0.1:5556,tcp://10.0.0.1:5557 \\
         --hub tcp://10.0.0.2:5555,tcp://10.0.0.2:5556,tcp://10.0.0.2:5557  # two hubs, every tick once
+    .venv/bin/python -m examples.strategy rb --hub nats://n1:4222,nats://n2:4222,nats://n3:4222
+
+The last one reads the same ticks from NATS JetStream (docs/jetstream.md), filled by the
+bridges of any number of hubs: only the address changed. It logs in with
+``MDHUB_NATS_READER_USER`` and ``MDHUB_NATS_READER_PASSWORD`` (or ``_PASSWORD_FILE``).
 
 It starts with the hub's last value of every contract (the snapshot), then follows the live
 stream. With the hub's recovery address (``--recovery``, or the third address of ``--hub``;
@@ -26,6 +31,7 @@ from dataclasses import dataclass, field
 from vnpy.trader.object import TickData
 
 from aggregation.client import HubAddress, HubClient, add_hub_arguments, hubs_from_args
+from bridge.consumer import JetStreamSource
 
 
 @dataclass
@@ -66,11 +72,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--window", type=int, default=20, help="quotes in the rolling mean")
     parser.add_argument("--count", type=int, help="stop after this many ticks")
     args = parser.parse_args(argv)
-    hubs = hubs_from_args(args, parser)
+    nats = [spec for spec in args.hub if spec.startswith(("nats://", "tls://"))]
+    client: HubClient[TickData] | JetStreamSource
+    if nats:
+        # JetStream instead of a hub: the same ticks through the same loop below.
+        client = JetStreamSource(",".join(nats), args.topics, as_tick_data=True)
+    else:
+        client = HubClient(hubs_from_args(args, parser), args.topics, as_tick_data=True, on_gap=report_gap)
 
     strategy = MidSpread(args.window)
     seen = 0
-    with HubClient(hubs, args.topics, as_tick_data=True, on_gap=report_gap) as client:
+    with client:
         try:
             for tick in client:
                 print(strategy.on_tick(tick), flush=True)
