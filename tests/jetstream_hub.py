@@ -3,8 +3,9 @@ its recovery service, fed by real ``sim`` gateway workers reading a shared simul
 
     python -m tests.jetstream_hub JOURNAL_DIR PUB SNAP RECOVERY --sim ipc://.../sim.ipc --accounts a,b
 
-``manage.py runhub`` does not take a journal yet, so this is the hub the resume protocol can
-be tested against; two of these on one simulated exchange are two hubs of one exchange.
+Lighter than ``manage.py runhub`` (no Django, Redis or database; runhub with its journal is
+tested in ``tests/test_jetstream_runhub.py``), so the cluster tests can run two of these on
+one simulated exchange: two hubs of one exchange.
 Its workers die with it (parent-death signal), as runhub's do.
 """
 
