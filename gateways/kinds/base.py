@@ -44,13 +44,18 @@ class Sender:
         self.account = account.encode()
         tick_head(self.account, b"tick.")  # an account name too long for a tick frame fails here
         self._heads: dict[bytes, bytes] = {}
-        self.local = threading.local()
+        # One socket per OS thread, keyed by its id, not a threading.local: the vn.py wrappers
+        # call back from a C++ thread through pybind11's gil_scoped_acquire, which makes and
+        # drops a Python thread state per call, so a threading.local is empty at every tick
+        # (it was a new socket per tick: ~1 ms to connect and a file descriptor leaked).
+        self._by_thread: dict[int, zmq.Socket[Any]] = {}
         self.dropped = 0
         self._sockets: list[zmq.Socket[Any]] = []
         self._lock = threading.Lock()
 
     def _socket(self) -> zmq.Socket[Any]:
-        sock: zmq.Socket[Any] | None = getattr(self.local, "sock", None)
+        ident = threading.get_ident()
+        sock = self._by_thread.get(ident)
         if sock is None:
             sock = self.ctx.socket(zmq.PUSH)
             sock.setsockopt(zmq.SNDHWM, 200_000)
@@ -61,8 +66,8 @@ class Sender:
             # first frame (a log line, the first tick) would be dropped: wait for it once,
             # briefly. A hub that is not there costs this thread 0.5 s, once.
             sock.poll(500, zmq.POLLOUT)
-            self.local.sock = sock
             with self._lock:
+                self._by_thread[ident] = sock
                 self._sockets.append(sock)
         return sock
 
