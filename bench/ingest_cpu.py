@@ -7,6 +7,9 @@ ticks each (the same stream, so 2/3 of them are duplicates) into the ingest PULL
 nobody reads it; then the main thread drains them and its CPU time (``time.thread_time``,
 the main thread only: robust to other load on the machine) is divided by the tick count.
 One SUB client on tcp is connected, so the output socket really sends.
+
+Paths: ``relay`` (the bare relay's loop), ``hub`` (``TickHub.pump``: the compiled core when it
+is built) and ``hub-python`` (the same hub on its Python loop, ``TickHub.use_python_loop``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ def run(path: str, frames: list[tuple[bytes, bytes, bytes]]) -> float:
         ingest = f"ipc://{run_dir}/ingest.ipc"
         port = _port()
         hub: TickHub | None = None
-        if path == "hub":
+        if path.startswith("hub"):
             hub = TickHub(
                 ingest,
                 f"tcp://127.0.0.1:{port}",
@@ -52,6 +55,8 @@ def run(path: str, frames: list[tuple[bytes, bytes, bytes]]) -> float:
                 f"ipc://{run_dir}/c.ipc",
                 ctx=ctx,
             )
+            if path == "hub-python":
+                hub.use_python_loop()
             pull, pub = hub.ingest, hub.pub
         else:
             pull = ctx.socket(zmq.PULL)
@@ -106,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.ingest_cpu")
     parser.add_argument("--ticks", type=int, default=30_000, help="per sender")
     parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--paths", nargs="+", default=["relay", "hub"])
+    parser.add_argument("--paths", nargs="+", default=["relay", "hub", "hub-python"])
     args = parser.parse_args()
     base_ns = time.time_ns()
     stream = TickStream(50, base_ns, [k * 10_000 for k in range(args.ticks)])
