@@ -94,6 +94,7 @@ RUN mkdir -p run .vntrader data \
 
 # Numeric, so that the runtime can tell it is not root without reading /etc/passwd.
 USER 10001:10001
-# 8000: web (HTTP and WebSocket); 5555: tick PUB; 5556: snapshot ROUTER; 5557: recovery ROUTER.
-EXPOSE 8000 5555 5556 5557
+# 8000: web (HTTP and WebSocket); 5555: tick PUB; 5556: snapshot ROUTER; 5557: recovery ROUTER;
+# 5558: conflation ROUTER.
+EXPOSE 8000 5555 5556 5557 5558
 CMD ["daphne", "-b", "0.0.0.0", "-p", "8000", "mdhub_project.asgi:application"]

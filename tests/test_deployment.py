@@ -376,7 +376,12 @@ def test_compose_publishes_zeromq_ports_and_keeps_flow_and_run_files_on_volumes(
     hub = compose_config(compose_project(tmp_path))["services"]["hub"]
     published = {(port["target"], port["published"], port.get("host_ip")) for port in hub["ports"]}
     # No host_ip: bound on every interface, so the strategies on the LAN reach them.
-    assert published == {(5555, "5555", None), (5556, "5556", None), (5557, "5557", None)}
+    assert published == {
+        (5555, "5555", None),
+        (5556, "5556", None),
+        (5557, "5557", None),
+        (5558, "5558", None),
+    }
     targets = {volume["target"]: volume["type"] for volume in hub["volumes"]}
     assert targets.get("/app/.vntrader") == "volume"
     assert targets.get(hub["environment"]["MDHUB_RUN_DIR"]) == "volume"
