@@ -15,6 +15,7 @@ const NAV = [
   { href: "/sources", label: "Sources" },
   { href: "/contracts", label: "Contracts" },
   { href: "/accounts", label: "Accounts" },
+  { href: "/clients", label: "Clients" },
   { href: "/logs", label: "Logs" },
 ];
 

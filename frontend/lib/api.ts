@@ -19,6 +19,9 @@ import type {
   HistoryAnswer,
   Recording,
   Smile,
+  ConnectedStreamClients,
+  StreamClient,
+  StreamClientInput,
   Paged,
   SpeedAnswer,
   TimelineAnswer,
@@ -393,4 +396,37 @@ export function getSmile(underlying: string, signal?: AbortSignal): Promise<Smil
 
 export function getRecording(signal?: AbortSignal): Promise<Recording> {
   return request<Recording>("/api/recording", { signal });
+}
+
+// ---------------------------------------------------------------------------------------
+// Stream clients: who may read the tick stream (docs/access.md)
+
+/** Every stream client identity, following the pages. */
+export async function listStreamClients(signal?: AbortSignal): Promise<StreamClient[]> {
+  const clients: StreamClient[] = [];
+  let path: string | null = "/api/stream-clients?limit=500";
+  while (path) {
+    const page: Paged<StreamClient> = await request<Paged<StreamClient>>(path, { signal });
+    clients.push(...page.results);
+    path = page.next ? samePath(page.next) : null;
+  }
+  return clients;
+}
+
+/** Without `public_key` the hub makes the key pair: the answer's `secret_key` is its only copy. */
+export function createStreamClient(input: StreamClientInput): Promise<StreamClient> {
+  return request<StreamClient>("/api/stream-clients", { method: "POST", body: input });
+}
+
+export function updateStreamClient(name: string, input: StreamClientInput): Promise<StreamClient> {
+  return request<StreamClient>(`/api/stream-clients/${enc(name)}`, { method: "PATCH", body: input });
+}
+
+export async function deleteStreamClient(name: string): Promise<void> {
+  await request<null>(`/api/stream-clients/${enc(name)}`, { method: "DELETE" });
+}
+
+/** The clients the running hub has seen (refreshed by the hub every second). */
+export function getConnectedStreamClients(signal?: AbortSignal): Promise<ConnectedStreamClients> {
+  return request<ConnectedStreamClients>("/api/stream-clients/connected", { signal });
 }

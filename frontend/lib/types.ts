@@ -369,3 +369,65 @@ export interface Recording {
   retention_days: number;
   recorded: RecordedDay[];
 }
+
+// --- who may read the stream (docs/access.md) --------------------------------------------
+
+/** GET/POST /api/stream-clients: a client of the tick stream, its CURVE key, entitlements and quotas. */
+export interface StreamClient {
+  name: string;
+  public_key: string;
+  /** Only in the answer that created the key pair; null ever after (it is not stored). */
+  secret_key: string | null;
+  is_enabled: boolean;
+  /** Topic prefixes it may read, e.g. ["tick.rb", "tick.au"]. */
+  prefixes: string[];
+  max_subscriptions: number;
+  max_upstream: number;
+  requests_per_second: number;
+  description: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** What create/update sends; no public_key at creation: the hub makes the pair. */
+export interface StreamClientInput {
+  name?: string;
+  public_key?: string;
+  is_enabled?: boolean;
+  prefixes?: string[];
+  max_subscriptions?: number | string;
+  max_upstream?: number | string;
+  requests_per_second?: number | string;
+  description?: string;
+}
+
+/** GET /api/stream-clients/connected: one client the running hub has seen. */
+export interface ConnectedStreamClient {
+  name: string;
+  enabled: boolean;
+  addresses: string[];
+  connections: number;
+  /** From its hosts: clients on one host share this count. */
+  open_connections: number;
+  /** At most 100; conflated ones read conflated:<prefix>. */
+  subscriptions: string[];
+  subscription_count: number;
+  upstream: number;
+  refused_subscriptions: number;
+  requests: number;
+  refused_requests: number;
+  quota_refusals: number;
+  drops: number;
+  /** 0: it reads every tick. */
+  conflation_ms: number;
+  /** Epoch seconds. */
+  last_activity: number;
+}
+
+export interface ConnectedStreamClients {
+  engine: EngineState;
+  /** False: the hub runs without CURVE and does not know its readers. */
+  curve: boolean;
+  updated_at: number | null;
+  clients: ConnectedStreamClient[];
+}

@@ -37,6 +37,9 @@ import {
   type HubEvent,
   type LogRecord,
   type SettingSpec,
+  type ConnectedStreamClient,
+  type ConnectedStreamClients,
+  type StreamClient,
   type User,
 } from "@/lib/types";
 
@@ -201,6 +204,42 @@ const SMILE_EXPIRY_FIELDS = {
   forward: "required|null",
   points: "required",
 } as const satisfies FieldTable<SmileExpiry>;
+const STREAM_CLIENT_FIELDS = {
+  name: "required",
+  public_key: "required",
+  secret_key: "required|null",
+  is_enabled: "required",
+  prefixes: "required",
+  max_subscriptions: "required",
+  max_upstream: "required",
+  requests_per_second: "required",
+  description: "required",
+  created_at: "required",
+  updated_at: "required",
+} as const satisfies FieldTable<StreamClient>;
+const CONNECTED_STREAM_CLIENT_FIELDS = {
+  name: "required",
+  enabled: "required",
+  addresses: "required",
+  connections: "required",
+  open_connections: "required",
+  subscriptions: "required",
+  subscription_count: "required",
+  upstream: "required",
+  refused_subscriptions: "required",
+  requests: "required",
+  refused_requests: "required",
+  quota_refusals: "required",
+  drops: "required",
+  conflation_ms: "required",
+  last_activity: "required",
+} as const satisfies FieldTable<ConnectedStreamClient>;
+const CONNECTED_STREAM_CLIENTS_FIELDS = {
+  engine: "required",
+  curve: "required",
+  updated_at: "required|null",
+  clients: "required",
+} as const satisfies FieldTable<ConnectedStreamClients>;
 const SMILE_FIELDS = { hub: "required", underlying: "required", expiries: "required" } as const satisfies FieldTable<Smile>;
 
 interface SchemaNode {
@@ -324,6 +363,9 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expectFields("SmilePoint", SMILE_POINT_FIELDS);
     expectFields("SmileExpiry", SMILE_EXPIRY_FIELDS);
     expectFields("Smile", SMILE_FIELDS);
+    expectFields("StreamClient", STREAM_CLIENT_FIELDS);
+    expectFields("ConnectedStreamClient", CONNECTED_STREAM_CLIENT_FIELDS);
+    expectFields("ConnectedStreamClients", CONNECTED_STREAM_CLIENTS_FIELDS);
   });
 
   it("reads each document from the path lib/api.ts calls", () => {
@@ -342,5 +384,9 @@ describe("lib/types.ts against the server's OpenAPI schema", () => {
     expect(answer("/api/logs/").$ref).toMatch(/\/Logs$/);
     expect(answer("/api/bars/").$ref).toMatch(/\/Bars$/);
     expect(answer("/api/smile/").$ref).toMatch(/\/Smile$/);
+    expect(answer("/api/stream-clients/").$ref).toMatch(/\/PaginatedStreamClientList$/);
+    expect(answer("/api/stream-clients/", "post", "201").$ref).toMatch(/\/StreamClient$/);
+    expect(answer("/api/stream-clients/{name}/", "patch").$ref).toMatch(/\/StreamClient$/);
+    expect(answer("/api/stream-clients/connected/").$ref).toMatch(/\/ConnectedStreamClients$/);
   });
 });
