@@ -3,16 +3,22 @@
 records, byte for byte) and adding it to the day's index (``aggregation.journal.Day.add``).
 
 Why: the writer is a thread of the hub's process, so while it frames in Python it holds the
-GIL the hub's tick path waits for (docs/journal.md, "Cost"). Here the GIL is held only to
-read the batch's tuples (a few dozen ns a tick); copying the payloads and their CRCs (zlib's
-``crc32``, as ``zlib.crc32``) runs without it. ``tests/test_journal.py`` and
+GIL the hub's tick path waits for (docs/journal.md, "Cost"), and every time it takes the GIL
+back it waits for the end of one of the hub's batches. Here the GIL is held only to read the
+batch's tuples and to index it (some tens of ns a tick, no object made per tick); copying
+the payloads, their CRCs (zlib's ``crc32``, as ``zlib.crc32``) and the ``write`` run without
+it, in one stretch: two GIL hand-offs a batch. ``tests/test_journal.py`` and
 ``tests/test_hub_core_property.py`` check the records against the Python framing.
 """
 
+cimport cpython.array as carray
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.list cimport PyList_GET_ITEM
+from libc.errno cimport EINTR, errno
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
+from posix.unistd cimport write as c_write
 
 cdef extern from "zlib.h" nogil:
     unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len)
@@ -62,22 +68,60 @@ cdef inline Py_ssize_t write_record(unsigned char *out, char kind, const Piece *
     return HEADER + length
 
 
-def frame_batch(list items, int64_t epoch, dict last, int64_t at):
-    """``(data, entries, holes, new_last, end)`` for a batch of ``(topic, key, seq, payload)``
-    (``aggregation.journal.Journal.write_batch``'s framing): ``entries`` are ``(topic, seq,
-    offset, exchange_ns)`` of the tick records, ``holes`` ``(topic, from_seq, to_seq)`` of the
-    hole records put before a seq jump, ``new_last`` the batch's last seq per topic, ``end``
-    the offset after ``data``. ``last`` (the committed seqs) is only read."""
+cdef class Entries:
+    """The index entries of a framed batch: ``(topic, seq, offset, exchange_ns)`` per tick
+    record, kept in C arrays (``as_tuples`` for tests)."""
+
+    cdef list topics
+    cdef int64_t *seq
+    cdef int64_t *offset
+    cdef int64_t *exchange_ns
+    cdef Py_ssize_t n
+
+    def __cinit__(self, Py_ssize_t capacity) -> None:
+        self.topics = []
+        self.n = 0
+        self.seq = <int64_t *>malloc((capacity + 1) * sizeof(int64_t))
+        self.offset = <int64_t *>malloc((capacity + 1) * sizeof(int64_t))
+        self.exchange_ns = <int64_t *>malloc((capacity + 1) * sizeof(int64_t))
+        if self.seq == NULL or self.offset == NULL or self.exchange_ns == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self) -> None:
+        free(self.seq)
+        free(self.offset)
+        free(self.exchange_ns)
+
+    def __len__(self) -> int:
+        return self.n
+
+    def as_tuples(self) -> list:
+        return [(self.topics[i], self.seq[i], self.offset[i], self.exchange_ns[i]) for i in range(self.n)]
+
+
+def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
+    """``aggregation.journal.Journal.write_batch``'s framing (and, given ``fd``, its write) of
+    a batch of ``(topic, key, seq, payload)``: ``(data, size, err, done, entries, holes,
+    new_last, end)``.
+
+    ``data`` is the framed bytes when ``fd`` < 0, else None: they were written to ``fd``
+    (``done`` bytes of ``size``; ``err`` the errno that stopped the write, 0 when all went).
+    ``entries`` are the tick records' index entries (``Entries``), ``holes`` ``(topic,
+    from_seq, to_seq)`` of the hole records put before a seq jump, ``new_last`` the batch's
+    last seq per topic, ``end`` the offset after the batch. ``last`` (the committed seqs) is
+    only read."""
     cdef Py_ssize_t n = len(items), count = 0, i
     cdef Piece *pieces = <Piece *>malloc((n + 1) * sizeof(Piece))
     cdef Piece *p
     cdef int64_t prev, seq
-    cdef Py_ssize_t size = 0, tlen
+    cdef Py_ssize_t size = 0, tlen, done = 0, rc
+    cdef int err = 0
     cdef bytes topic, key, payload
-    cdef list entries = []
+    cdef Entries entries = Entries(n)
     cdef list holes = []
     cdef dict new_last = {}
-    cdef bytes data
+    cdef bytes data = None
+    cdef unsigned char *buf = NULL
     cdef unsigned char *out
     if pieces == NULL:
         raise MemoryError()
@@ -96,6 +140,7 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at):
                 p.hole_from, p.hole_to = prev + 1, seq - 1
                 holes.append((topic, prev + 1, seq - 1))
                 at += HEADER + 2 + PyBytes_GET_SIZE(topic) + NUMS
+                size += HEADER + 2 + PyBytes_GET_SIZE(topic) + NUMS
             tlen = PyBytes_GET_SIZE(topic)
             if tlen > 255 or PyBytes_GET_SIZE(key) < 8:
                 raise ValueError("journal: a topic longer than 255 bytes or a short key")
@@ -105,41 +150,85 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at):
             p.payload_len = PyBytes_GET_SIZE(payload)
             p.seq = seq
             p.exchange_ns = mdhub_get64(<const unsigned char *>PyBytes_AS_STRING(key))
-            entries.append((topic, seq, at, p.exchange_ns))
+            entries.topics.append(topic)
+            entries.seq[count] = seq
+            entries.offset[count] = at
+            entries.exchange_ns[count] = p.exchange_ns
             at += HEADER + 2 + tlen + NUMS + p.payload_len
+            size += HEADER + 2 + tlen + NUMS + p.payload_len
             new_last[topic] = seq
             count += 1
+        entries.n = count
+        if fd < 0:
+            data = PyBytes_FromStringAndSize(NULL, size)
+            buf = <unsigned char *>PyBytes_AS_STRING(data)
+        else:
+            buf = <unsigned char *>malloc(size + 1)
+            if buf == NULL:
+                raise MemoryError()
         # ``items`` keeps every topic and payload alive while the pointers are used.
-        for i in range(count):
-            p = &pieces[i]
-            if p.hole_from:
-                size += HEADER + 2 + p.topic_len + NUMS
-            size += HEADER + 2 + p.topic_len + NUMS + p.payload_len
-        data = PyBytes_FromStringAndSize(NULL, size)
-        out = <unsigned char *>PyBytes_AS_STRING(data)
         with nogil:
+            out = buf
             for i in range(count):
                 p = &pieces[i]
                 if p.hole_from:
                     out += write_record(out, b"H", p, epoch, epoch, p.hole_from, p.hole_to, NULL, 0)
                 out += write_record(out, b"T", p, epoch, epoch, p.seq, p.exchange_ns, p.payload, p.payload_len)
+            if fd >= 0:
+                while done < size:
+                    rc = c_write(fd, buf + done, size - done)
+                    if rc < 0:
+                        if errno == EINTR:
+                            continue
+                        err = errno
+                        break
+                    done += rc
     finally:
         free(pieces)
-    return data, entries, holes, new_last, at
+        if fd >= 0:
+            free(buf)
+    return data, size, err, done, entries, holes, new_last, at
 
 
-def add_entries(dict index, list entries, int64_t epoch, object run_type):
+cdef class Tail:
+    """The run a batch appends to for one topic, and the seq it expects next."""
+
+    cdef carray.array times
+    cdef carray.array offsets
+    cdef int64_t next
+
+
+def add_entries(dict index, Entries entries, int64_t epoch, object run_type):
     """``aggregation.journal.Day.add`` for every entry of a batch (the writer thread)."""
+    cdef dict tails = {}
+    cdef Tail tail
+    cdef Py_ssize_t i, size
     cdef int64_t seq
     cdef list runs
-    for topic, seq, offset, exchange_ns in entries:
-        runs = index.get(topic)
-        if runs is None:
-            runs = index[topic] = []
-        run = runs[len(runs) - 1] if runs else None
-        if run is None or run.epoch != epoch or run.last + 1 != seq:
-            run = run_type(epoch, seq)
-            runs.append(run)
-        run.times.append(exchange_ns)
-        # The offset last: a reader takes len(offsets) as the run's extent.
-        run.offsets.append(offset)
+    for i in range(entries.n):
+        topic = <object>PyList_GET_ITEM(entries.topics, i)
+        seq = entries.seq[i]
+        found = tails.get(topic)
+        if found is not None and (<Tail>found).next == seq:
+            tail = <Tail>found
+        else:
+            runs = index.get(topic)
+            if runs is None:
+                runs = index[topic] = []
+            run = runs[len(runs) - 1] if runs else None
+            if run is None or run.epoch != epoch or run.last + 1 != seq:
+                run = run_type(epoch, seq)
+                runs.append(run)
+            tail = Tail()
+            tail.times = run.times
+            tail.offsets = run.offsets
+            tails[topic] = tail
+        size = len(tail.times)
+        carray.resize_smart(tail.times, size + 1)
+        tail.times.data.as_longlongs[size] = entries.exchange_ns[i]
+        # The offset last: a reader takes len(offsets) as the run's extent (and it runs only
+        # when this thread lets go of the GIL, after the whole batch).
+        size = len(tail.offsets)
+        carray.resize_smart(tail.offsets, size + 1)
+        tail.offsets.data.as_longlongs[size] = entries.offset[i]
+        tail.next = seq + 1

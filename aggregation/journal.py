@@ -320,15 +320,23 @@ class Journal:
         epoch = self.epoch
         last = self._last
         if _core is not None and self.compiled:
-            data, entries, spans, new_last, at = _core.frame_batch(items, epoch, last, self._end)
+            # Framed and written in one stretch without the GIL (aggregation/_journal_core.pyx).
+            _, size, err, done, entries, spans, new_last, at = _core.frame_batch(
+                items, epoch, last, self._end, self._fd
+            )
+            if err:
+                self._cut(done)
+                self._failed(OSError(err, os.strerror(err)), len(items))
+                return
             holes = [Hole(topic, epoch, lo, hi) for topic, lo, hi in spans]
         else:
             data, entries, holes, new_last, at = self._frame(items)
-        try:
-            self._write(data)
-        except OSError as exc:
-            self._failed(exc, len(items))
-            return
+            size = len(data)
+            try:
+                self._write(data)
+            except OSError as exc:
+                self._failed(exc, len(items))
+                return
         self._end = at
         last.update(new_last)
         if _core is not None and self.compiled:
@@ -339,7 +347,7 @@ class Journal:
                 add(topic, epoch, seq, offset, exchange_ns)
         stats = self.stats
         stats.written += len(entries)
-        stats.bytes += len(data)
+        stats.bytes += size
         if holes:
             day.holes.extend(holes)
             missing = sum(h.to_seq - h.from_seq + 1 for h in holes)
@@ -395,12 +403,16 @@ class Journal:
             while done < len(data):
                 done += os.write(self._fd, view[done:])
         except OSError:
-            if done:
-                try:
-                    os.ftruncate(self._fd, self._end)
-                except OSError:
-                    log.exception("journal: cannot cut a partial record off; the next open cuts it")
+            self._cut(done)
             raise
+
+    def _cut(self, done: int) -> None:
+        """Cut the ``done`` bytes of a write that failed part-way back off the file."""
+        if done:
+            try:
+                os.ftruncate(self._fd, self._end)
+            except OSError:
+                log.exception("journal: cannot cut a partial record off; the next open cuts it")
 
     def _failed(self, exc: OSError, count: int) -> None:
         self.stats.lost += count

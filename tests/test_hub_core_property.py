@@ -255,14 +255,24 @@ def test_the_compiled_journal_framing_writes_the_python_framings_bytes(
     journal._last = dict(committed)
     journal._end = 1000
     data, entries, holes, new_last, end = journal._frame(items)
-    c_data, c_entries, c_holes, c_new_last, c_end = _journal_core.frame_batch(
+    c_data, size, err, done, c_entries, c_holes, c_new_last, c_end = _journal_core.frame_batch(
         items, journal.epoch, committed, 1000
     )
     assert c_data == data
-    assert c_entries == entries
+    assert (size, err, done) == (len(data), 0, 0)
+    assert c_entries.as_tuples() == entries
     assert c_holes == [(h.topic, h.from_seq, h.to_seq) for h in holes]
     assert (c_new_last, c_end) == (new_last, end)
     assert scan(data).torn_bytes == 0
+    # Given a file, the same bytes go into it, in one write.
+    path = tmp_path / f"batch-{next(_topics)}"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+    try:
+        written = _journal_core.frame_batch(items, journal.epoch, committed, 1000, fd)
+    finally:
+        os.close(fd)
+    assert written[0] is None and written[1:4] == (len(data), 0, len(data))
+    assert path.read_bytes() == data
     index: dict[bytes, list[Run]] = {}
     _journal_core.add_entries(index, c_entries, journal.epoch, Run)
     expected: dict[bytes, list[Run]] = {}
