@@ -1,5 +1,7 @@
 "use client";
 
+import { useEffect, useRef } from "react";
+
 import { Card, CardContent, CardDescription, CardHeader, CardTitle } from "@/components/ui/card";
 import { Table, TableBody, TableCell, TableHead, TableHeader, TableRow } from "@/components/ui/table";
 import { usePolled } from "@/hooks/use-polled";
@@ -8,6 +10,10 @@ import { formatAgeTitle, formatDateTime, formatInt, formatTime } from "@/lib/for
 import { conflationText, refusalText, subscriptionSummary } from "@/lib/stream-clients";
 import type { ConnectedStreamClients } from "@/lib/types";
 import { cn } from "@/lib/utils";
+import { useStreamClientsStore } from "@/stores/stream-clients";
+
+/** The hub's own readers (aggregation/curve.py INTERNAL_CLIENT): not in the identities table. */
+const INTERNAL_CLIENT = "mdhub-internal";
 
 /** How often the page asks; the hub refreshes the list every second. */
 const POLL_MS = 2000;
@@ -71,7 +77,7 @@ export function ConnectedClientsTable({ answer }: { answer: ConnectedStreamClien
               <TableCell>
                 <div className="font-medium">{client.name}</div>
                 {!client.enabled ? <div className="text-xs text-amber-300">disabled: cut off</div> : null}
-                {client.name === "mdhub-internal" ? (
+                {client.name === INTERNAL_CLIENT ? (
                   <div className="text-muted-foreground text-xs">the hub&apos;s own services and bridge</div>
                 ) : null}
               </TableCell>
@@ -110,9 +116,28 @@ export function ConnectedClientsTable({ answer }: { answer: ConnectedStreamClien
   );
 }
 
+/** A connected name the identities table does not know was added elsewhere (the admin, the
+ * API): reload that table once per such name, rather than polling it and racing its toggles. */
+function useReloadIdentitiesForNewNames(answer: ConnectedStreamClients | null) {
+  const asked = useRef(new Set<string>());
+  const known = useStreamClientsStore((state) => state.clients);
+  const loaded = useStreamClientsStore((state) => state.loaded);
+  useEffect(() => {
+    if (!answer || !loaded) return;
+    const names = new Set(known.map((client) => client.name));
+    const fresh = answer.clients
+      .map((client) => client.name)
+      .filter((name) => name !== INTERNAL_CLIENT && !names.has(name) && !asked.current.has(name));
+    if (fresh.length === 0) return;
+    for (const name of fresh) asked.current.add(name);
+    void useStreamClientsStore.getState().load();
+  }, [answer, known, loaded]);
+}
+
 /** GET /api/stream-clients/connected, polled: who reads the stream now. */
 export function ConnectedClients() {
   const { data, error } = usePolled(getConnectedStreamClients, POLL_MS, "connected");
+  useReloadIdentitiesForNewNames(data);
   return (
     <Card className="gap-3 py-4" aria-labelledby="connected-title">
       <CardHeader className="px-4">

@@ -102,7 +102,14 @@ export function StreamClientDialog({ open, onOpenChange }: Props) {
 
   return (
     <Dialog open={open} onOpenChange={onOpenChange}>
-      <DialogContent className="max-h-[92vh] overflow-y-auto sm:max-w-2xl">
+      <DialogContent
+        className="max-h-[92vh] overflow-y-auto sm:max-w-2xl"
+        // While the secret is shown, a stray click (a toast, the backdrop) or Escape must not
+        // throw away the only copy: it closes with "I have copied it" alone.
+        showCloseButton={!created}
+        onInteractOutside={created ? (event) => event.preventDefault() : undefined}
+        onEscapeKeyDown={created ? (event) => event.preventDefault() : undefined}
+      >
         {created ? (
           <SecretKeyOnce client={created} onDone={() => onOpenChange(false)} />
         ) : (

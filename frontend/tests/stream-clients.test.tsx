@@ -179,6 +179,10 @@ describe("StreamClientDialog", () => {
     expect(server.seen.at(-1)?.headers["x-csrftoken"]).toBe("tok");
     expect(useStreamClientsStore.getState().clients).toEqual([created({ secret_key: null })]);
 
+    // Escape does not throw the only copy away; only "I have copied it" closes it.
+    fireEvent.keyDown(document.activeElement ?? document.body, { key: "Escape" });
+    expect(onOpenChange).not.toHaveBeenCalled();
+    expect(view.queryByRole("button", { name: "Close" })).toBeNull();
     fireEvent.click(view.getByRole("button", { name: "I have copied it" }));
     expect(onOpenChange).toHaveBeenCalledWith(false);
     // Closed and opened again: the form, not the secret.
