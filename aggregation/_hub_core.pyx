@@ -310,6 +310,9 @@ cdef class Core:
         cdef PyObject *found
         cdef bytes head
         cdef dict cells
+        if self.ingest_sock.closed or self.pub_sock.closed:
+            # libzmq would be handed a freed socket: fail as pyzmq does instead.
+            raise zmq.ZMQError(zmq.ENOTSOCK)
         self.topics = self.hub.topics
         self.last_value = self.hub.last_value
         self.speed = self.hub.speed

@@ -6,8 +6,8 @@ Why: the writer is a thread of the hub's process, so while it frames in Python i
 GIL the hub's tick path waits for (docs/journal.md, "Cost"), and every time it takes the GIL
 back it waits for the end of one of the hub's batches. Here the GIL is held only to read the
 batch's tuples and to index it (some tens of ns a tick, no object made per tick); copying
-the payloads, their CRCs (zlib's ``crc32``, as ``zlib.crc32``) and the ``write`` run without
-it, in one stretch: two GIL hand-offs a batch. ``tests/test_journal.py`` and
+the payloads, their CRCs (``zlib.crc32``'s, folded with PCLMULQDQ: ``_crc32_fold.h``) and the
+``write`` run without it, in one stretch: two GIL hand-offs a batch. ``tests/test_journal.py`` and
 ``tests/test_hub_core_property.py`` check the records against the Python framing.
 """
 
@@ -20,8 +20,9 @@ from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 from posix.unistd cimport write as c_write
 
-cdef extern from "zlib.h" nogil:
-    unsigned long crc32(unsigned long crc, const unsigned char *buf, unsigned int len)
+cdef extern from "_crc32_fold.h" nogil:
+    # zlib's crc32, folded with PCLMULQDQ where the CPU has it (aggregation/_crc32_fold.h).
+    uint32_t mdhub_crc32(uint32_t crc, const unsigned char *buf, size_t len)
 
 cdef extern from * nogil:
     """
@@ -64,7 +65,7 @@ cdef inline Py_ssize_t write_record(unsigned char *out, char kind, const Piece *
     if tail_len:
         memcpy(body + 2 + p.topic_len + NUMS, tail, tail_len)
     mdhub_put32(out, <uint32_t>length)
-    mdhub_put32(out + 4, <uint32_t>crc32(0, body, <unsigned int>length))
+    mdhub_put32(out + 4, mdhub_crc32(0, body, length))
     return HEADER + length
 
 
@@ -196,11 +197,15 @@ cdef class Tail:
     cdef carray.array times
     cdef carray.array offsets
     cdef int64_t next
+    cdef int64_t epoch
 
 
-def add_entries(dict index, Entries entries, int64_t epoch, object run_type):
-    """``aggregation.journal.Day.add`` for every entry of a batch (the writer thread)."""
-    cdef dict tails = {}
+def add_entries(dict index, Entries entries, int64_t epoch, object run_type, dict tails):
+    """``aggregation.journal.Day.add`` for every entry of a batch (the writer thread).
+
+    ``tails`` (topic → the run it appends to and the seq it expects) is the caller's, kept
+    for the day from batch to batch: with thousands of contracts most of a batch's ticks are
+    each its topic's only one, and looking their run up afresh would be most of the cost."""
     cdef Tail tail
     cdef Py_ssize_t i, size
     cdef int64_t seq
@@ -209,7 +214,7 @@ def add_entries(dict index, Entries entries, int64_t epoch, object run_type):
         topic = <object>PyList_GET_ITEM(entries.topics, i)
         seq = entries.seq[i]
         found = tails.get(topic)
-        if found is not None and (<Tail>found).next == seq:
+        if found is not None and (<Tail>found).next == seq and (<Tail>found).epoch == epoch:
             tail = <Tail>found
         else:
             runs = index.get(topic)
@@ -220,6 +225,7 @@ def add_entries(dict index, Entries entries, int64_t epoch, object run_type):
                 run = run_type(epoch, seq)
                 runs.append(run)
             tail = Tail()
+            tail.epoch = epoch
             tail.times = run.times
             tail.offsets = run.offsets
             tails[topic] = tail
@@ -232,3 +238,10 @@ def add_entries(dict index, Entries entries, int64_t epoch, object run_type):
         carray.resize_smart(tail.offsets, size + 1)
         tail.offsets.data.as_longlongs[size] = entries.offset[i]
         tail.next = seq + 1
+
+
+def crc32(const unsigned char[:] data, uint32_t crc=0) -> int:
+    """The CRC the records carry (``zlib.crc32``'s value; for tests)."""
+    if data.shape[0] == 0:
+        return crc
+    return mdhub_crc32(crc, &data[0], data.shape[0])

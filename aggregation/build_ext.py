@@ -21,6 +21,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("aggregation/_tick_codec.pyx", "aggregation/_hub_core.pyx", "aggregation/_journal_core.pyx")
+# Files an extension includes besides its source (a change rebuilds it).
+DEPENDS = {"aggregation/_journal_core.pyx": ("aggregation/_crc32_fold.h",)}
 
 
 def _link_args(source: str) -> dict[str, list[str]]:
@@ -34,7 +36,8 @@ def _link_args(source: str) -> dict[str, list[str]]:
             return {"extra_objects": [str(bundled[0])], "runtime_library_dirs": [str(bundled[0].parent)]}
         return {"libraries": ["zmq"]}
     if source.endswith("_journal_core.pyx"):
-        return {"libraries": ["z"]}
+        # zlib's crc32 (zlib.h: zlib1g-dev) and aggregation/_crc32_fold.h beside the source.
+        return {"libraries": ["z"], "include_dirs": [str(ROOT / "aggregation")]}
     return {}
 
 
@@ -43,7 +46,8 @@ def built() -> bool:
     for source in SOURCES:
         src = ROOT / source
         outputs = list(src.parent.glob(src.stem + ".*.so"))
-        if not outputs or min(p.stat().st_mtime for p in outputs) < src.stat().st_mtime:
+        newest = max((ROOT / dep).stat().st_mtime for dep in (source, *DEPENDS.get(source, ())))
+        if not outputs or min(p.stat().st_mtime for p in outputs) < newest:
             return False
     return True
 

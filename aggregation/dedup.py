@@ -50,8 +50,10 @@ LATE = Verdict(False)
 class FirstArrival:
     """Per-topic first-arrival filter. ``offer`` is called once per received copy.
 
-    The hub runs the same rule inlined in ``TickHub._first`` (its hot path); a change
-    here must be made there too (tests/test_dedup_property.py checks both)."""
+    The hub runs the same rule inlined in ``TickHub._first`` (its Python loop) and in C in
+    ``aggregation/_hub_core.pyx`` (its compiled core, ``TopicCore.place``); a change here must
+    be made in both (tests/test_hub_core_property.py checks that both forward exactly what
+    this class forwards)."""
 
     __slots__ = ("topics",)
 

@@ -212,6 +212,9 @@ class Journal:
         self.queue: deque[Item] = deque()
         # The compiled framing when it is built (tests compare it with the Python one).
         self.compiled = _core is not None
+        # The compiled index's runs per topic for ``_tails_day`` (``_core.add_entries``).
+        self._tails: dict[bytes, Any] = {}
+        self._tails_day: Day | None = None
         self.stats = JournalStats()
         self.epoch = self._next_epoch()
         self.day: Day | None = None
@@ -340,7 +343,9 @@ class Journal:
         self._end = at
         last.update(new_last)
         if _core is not None and self.compiled:
-            _core.add_entries(day.index, entries, epoch, Run)
+            if self._tails_day is not day:
+                self._tails, self._tails_day = {}, day
+            _core.add_entries(day.index, entries, epoch, Run, self._tails)
         else:
             add = day.add
             for topic, seq, offset, exchange_ns in entries:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -273,8 +274,15 @@ def test_the_compiled_journal_framing_writes_the_python_framings_bytes(
         os.close(fd)
     assert written[0] is None and written[1:4] == (len(data), 0, len(data))
     assert path.read_bytes() == data
+    # Indexed in two batches, as the writer does, with its runs per topic kept between them.
+    half = len(items) // 2
+    first = _journal_core.frame_batch(items[:half], journal.epoch, committed, 1000)
+    second = _journal_core.frame_batch(items[half:], journal.epoch, {**committed, **first[6]}, first[7])
+    assert first[4].as_tuples() + second[4].as_tuples() == entries
     index: dict[bytes, list[Run]] = {}
-    _journal_core.add_entries(index, c_entries, journal.epoch, Run)
+    tails: dict[bytes, Any] = {}
+    for part in (first, second):
+        _journal_core.add_entries(index, part[4], journal.epoch, Run, tails)
     expected: dict[bytes, list[Run]] = {}
     for topic, seq, offset, exchange_ns in entries:
         runs = expected.setdefault(topic, [])
@@ -294,3 +302,11 @@ def test_the_compiled_modules_are_the_ones_in_use() -> None:
     pure = os.environ.get("MDHUB_PURE_PYTHON") == "1"
     assert hub_core.COMPILED or pure
     assert journal._core is not None or pure
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=3000), st.integers(0, 2**32 - 1))
+def test_the_folded_crc_is_zlibs(data: bytes, start: int) -> None:
+    # The records' CRC must stay zlib.crc32's: readers (aggregation.journal_format) check it.
+    assert _journal_core.crc32(data, start) == zlib.crc32(data, start)
+    assert _journal_core.crc32(data) == zlib.crc32(data)
