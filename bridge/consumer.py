@@ -100,7 +100,7 @@ class JetStreamSource:
         self.bad = 0
         self._thread = threading.Thread(target=self._run, name="jetstream-source", daemon=True)
         self._thread.start()
-        if not self._ready.wait(CONNECT_TIMEOUT + 5) or self._error is not None:
+        if not self._ready.wait(2 * CONNECT_TIMEOUT + 5) or self._error is not None:
             self.close()
             raise ConnectionError(
                 f"cannot read stream {self.stream} at {','.join(self.servers)}: {self._error}"
@@ -206,14 +206,23 @@ class JetStreamSource:
         try:
             js = self._nc.jetstream(timeout=5)
             config = self._config()
-            sub = await js.subscribe(
-                self.filters[0],
-                stream=self.stream,
-                cb=self._on_msg,
-                ordered_consumer=True,
-                idle_heartbeat=1.0,
-                config=config,
-            )
+            deadline = time.monotonic() + CONNECT_TIMEOUT
+            while True:
+                try:
+                    sub = await js.subscribe(
+                        self.filters[0],
+                        stream=self.stream,
+                        cb=self._on_msg,
+                        ordered_consumer=True,
+                        idle_heartbeat=1.0,
+                        config=config,
+                    )
+                    break
+                except TimeoutError:
+                    # A cluster that just lost or regained a node answers late for a few
+                    # seconds (its stream leader is being elected): ask again, for a while.
+                    if time.monotonic() > deadline:
+                        raise
             self._ready.set()
             await self._stop.wait()
             await sub.unsubscribe()

@@ -50,6 +50,15 @@ STATUS_INTERVAL = 1.0
 # After a publish JetStream did not store: wait this long before publishing again (a stream
 # electing its leader answers "no responders" for a few seconds; hammering it helps nobody).
 RETRY_PAUSE = 0.25
+# JetStream's "duplicate message id is in process": an earlier publish of this message is
+# being stored right now (a resend overtook it). Not a failure of the stream: ask again for
+# that one message only, instead of publishing the whole window again (which would meet the
+# same answer for the rest of it and keep a recovering bridge from catching up).
+IN_PROCESS = 10158
+
+
+def in_process(exc: BaseException | None) -> bool:
+    return isinstance(exc, APIError) and exc.err_code == IN_PROCESS
 
 
 @dataclass(slots=True)
@@ -94,6 +103,11 @@ class Publisher:
         self.js: JetStreamContext | None = None
         self.retry_at = 0.0
         self.failing = False
+        # Set when a publish behind the head failed, or the connection came back: go back
+        # at once rather than at the head's time-out (see _take_acks).
+        self.go_back_now = False
+        # The head answered IN_PROCESS: published again, alone, before anything new.
+        self.republish: Entry | None = None
 
     async def run(self) -> None:
         loop = asyncio.get_running_loop()
@@ -107,6 +121,9 @@ class Publisher:
 
         async def reconnected() -> None:
             self.status.connected = True
+            # What was in flight on the old connection may be lost: publish it again before
+            # anything new, or the new would be stored ahead of it.
+            self.go_back_now = True
             self.wake.set()
             log.info("NATS connection back")
 
@@ -157,6 +174,16 @@ class Publisher:
         assert self.nc is not None and self.js is not None
         if not self.nc.is_connected or time.monotonic() < self.retry_at:
             return worked
+        if self.republish is not None:
+            entry, self.republish = self.republish, None
+            try:
+                future = await self._publish(entry)
+            except (nats.errors.Error, OSError):
+                self.resend.appendleft(entry)
+                return True
+            future.add_done_callback(self._on_ack)
+            self.unacked.appendleft(Inflight(entry, future, time.monotonic()))
+            return True
         room = self.config.inflight - len(self.unacked)
         if room <= 0:
             return worked
@@ -175,8 +202,13 @@ class Publisher:
                 log.warning("publish failed (%s); waiting for NATS", exc)
                 self.resend.extendleft(reversed(batch[index:]))
                 break
+            future.add_done_callback(self._on_ack)
             self.unacked.append(Inflight(entry, future, time.monotonic()))
         return True
+
+    def _on_ack(self, future: asyncio.Future[api.PubAck]) -> None:
+        if not future.cancelled() and future.exception() is not None and not in_process(future.exception()):
+            self.go_back_now = True
 
     async def _publish(self, entry: Entry) -> asyncio.Future[api.PubAck]:
         """Write one message to the connection; the future is its acknowledgement. Awaited
@@ -194,6 +226,10 @@ class Publisher:
                 self.unacked.popleft()
                 worked = True
                 exc = None if head.future.cancelled() else head.future.exception()
+                if in_process(exc):
+                    self.republish = head.entry
+                    self.resent_one(head)
+                    return True
                 if head.future.cancelled() or exc is not None:
                     self._go_back(head, f"{type(exc).__name__}: {exc}" if exc else "cancelled")
                     return True
@@ -214,18 +250,37 @@ class Publisher:
                 return True
             else:
                 break
+        if self.go_back_now:
+            self.go_back_now = False
+            if self.unacked:
+                # A publish behind the head failed (no responders: a stream leader is being
+                # elected) or the connection was replaced. The head may be lost too, silently,
+                # and a new leader would store what follows before the head's time-out sent
+                # it again: out of order. So publish again from the head now, in order (what
+                # was stored comes back as a duplicate).
+                self._go_back(self.unacked.popleft(), "a later publish failed or the connection changed")
+                return True
         return worked
+
+    def resent_one(self, head: Inflight) -> None:
+        self.status.resent += 1
+        # Not before a short pause: the earlier copy is being stored as we speak.
+        self.retry_at = time.monotonic() + 0.05
 
     def _go_back(self, head: Inflight, why: str) -> None:
         """Publish again from ``head``, in order; the rest in flight is cancelled (what was
         stored comes back as a duplicate)."""
         self.status.failures += 1
         self.retry_at = time.monotonic() + RETRY_PAUSE
+        self.go_back_now = False  # this is the going back: everything in flight is resent
         # One WARNING per incident (an outage fails every retry), the rest at DEBUG.
         level = logging.DEBUG if self.failing else logging.WARNING
         self.failing = True
         log.log(level, "JetStream did not store a message (%s): publishing again from it", why)
         entries = [head.entry]
+        if self.republish is not None:  # older than the head: it was the head before
+            entries.insert(0, self.republish)
+            self.republish = None
         for item in self.unacked:
             item.future.cancel()
             entries.append(item.entry)
@@ -235,7 +290,9 @@ class Publisher:
 
     async def _flush(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
-        while (self.unacked or self.resend or len(self.handoff)) and time.monotonic() < deadline:
+        while (
+            self.unacked or self.resend or self.republish is not None or len(self.handoff)
+        ) and time.monotonic() < deadline:
             await self._step()
             await asyncio.sleep(0.01)
 
@@ -247,13 +304,15 @@ class Publisher:
     def _write_status(self) -> None:
         oldest = [e.entry.recv_ns for e in list(self.unacked)[:1]]
         oldest += [e.recv_ns for e in list(self.resend)[:1]]
+        if self.republish is not None:
+            oldest.append(self.republish.recv_ns)
         waiting = self.handoff.oldest_recv_ns()
         if waiting is not None:
             oldest.append(waiting)
         now = time.time_ns()
         status = self.status
         status.lag_s = max(0.0, (now - min(oldest)) / 1e9) if oldest else 0.0
-        status.buffered = len(self.handoff) + len(self.resend)
+        status.buffered = len(self.handoff) + len(self.resend) + (self.republish is not None)
         status.inflight = len(self.unacked)
         status.behind_hub = self.reader.behind
         status.hub_let_go = self.reader.let_go

@@ -25,7 +25,7 @@ from tests.hub_process import HubProcess
 from tests.jetstream_helpers import Proc
 from tests.zmq_helpers import wait_for
 
-OUTAGE = 8.0
+OUTAGE = 5.0
 
 
 @pytest.fixture
