@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -59,8 +60,17 @@ def nats_programs(
         settings = env_file(run_dir)
         argv = [python, "-m", "bridge.cluster", str(run_dir / "nats"), "--nodes", str(nodes)]
         argv += ["--port", str(port), "--env-file", str(settings)]
-        # The runner deletes the file at start and writes it once every node answers.
-        found.append(Program("nats", argv, ready=settings.exists, ready_timeout=30.0))
+        # The runner writes the file once every node answers: ready when it is newer than
+        # this run (a file left by an earlier run says nothing about this one).
+        since = time.time()
+
+        def ready() -> bool:
+            try:
+                return settings.stat().st_mtime >= since
+            except FileNotFoundError:
+                return False
+
+        found.append(Program("nats", argv, ready=ready, ready_timeout=30.0))
         bridge += ["--env-file", str(settings)]
     found.append(Program("bridge", bridge, env, stop_timeout=10.0))
     return found
