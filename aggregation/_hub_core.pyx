@@ -34,6 +34,8 @@ from libc.stdlib cimport free, realloc
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_MONOTONIC, CLOCK_REALTIME, clock_gettime, timespec
 
+from aggregation._journal_core cimport HandOff
+
 import zmq
 
 from aggregation.dedup import RECENT_KEYS as _RECENT_KEYS
@@ -218,6 +220,7 @@ cdef class Core:
     cdef dict last_value
     cdef object speed
     cdef object journal_q
+    cdef HandOff handoff  # journal_q when it is the compiled journal's (a C call per tick)
     cdef object journal_stats
     cdef Py_ssize_t journal_cap
     cdef list touched
@@ -230,6 +233,7 @@ cdef class Core:
         self.pub = <void *><size_t>hub.pub.underlying
         self.routes = {}
         self.journal_q = hub._journal_q
+        self.handoff = hub._journal_q if isinstance(hub._journal_q, HandOff) else None
         self.journal_cap = hub._journal_cap
         self.journal_stats = hub.journal.stats if hub.journal is not None else None
         self.touched = []
@@ -417,9 +421,13 @@ cdef class Core:
             rc = zmq_send(self.pub, PyBytes_AS_STRING(payload), n, 0)
         if rc < 0 and zmq_errno() != EAGAIN:
             raise zmq.ZMQError(zmq_errno())
-        if self.journal_q is not None:
+        if self.handoff is not None:
             # After the send: the journal never delays a client. Past the capacity the tick
             # is not journaled; the writer records the hole when it sees the seq jump.
+            if not self.handoff.push(topic, payload, seq, mdhub_be64(data + key_at)):
+                self.journal_stats.overflow += 1
+        elif self.journal_q is not None:
+            # The same with the Python journal's deque.
             if len(self.journal_q) < self.journal_cap:
                 self.journal_q.append(
                     (topic, PyBytes_FromStringAndSize(<const char *>data + key_at, KEY_SIZE), seq, payload)

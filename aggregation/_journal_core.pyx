@@ -14,6 +14,7 @@ the payloads, their CRCs (``zlib.crc32``'s, folded with PCLMULQDQ: ``_crc32_fold
 cimport cpython.array as carray
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.list cimport PyList_GET_ITEM
+from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
 from libc.errno cimport EINTR, errno
 from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -100,6 +101,93 @@ cdef class Entries:
         return [(self.topics[i], self.seq[i], self.offset[i], self.exchange_ns[i]) for i in range(self.n)]
 
 
+cdef class HandOff:
+    """The hub's hand-off to the writer thread: a bounded ring of ``(topic, seq, exchange_ns,
+    payload)``. The compiled hub core pushes with a C call and no object made per tick (a
+    tuple, its key and seq were three); the writer takes a batch at once. Both sides run
+    with the GIL, which orders them; the writer owns what it took before it lets go of it."""
+
+    def __cinit__(self, Py_ssize_t capacity) -> None:
+        if capacity < 1:
+            raise ValueError("a hand-off holds at least one tick")
+        self.cap = capacity
+        self.head = self.count = 0
+        self.ring = <In *>malloc(capacity * sizeof(In))
+        if self.ring == NULL:
+            raise MemoryError()
+
+    def __dealloc__(self) -> None:
+        cdef Py_ssize_t k
+        cdef In *slot
+        if self.ring != NULL:
+            for k in range(self.count):
+                slot = &self.ring[(self.head + k) % self.cap]
+                Py_XDECREF(slot.topic)
+                Py_XDECREF(slot.payload)
+            free(self.ring)
+
+    def __len__(self) -> int:
+        return self.count
+
+    @property
+    def capacity(self) -> int:
+        return self.cap
+
+    cdef bint push(self, bytes topic, bytes payload, int64_t seq, int64_t exchange_ns) noexcept:
+        """Queue one tick; False when the ring is full (the caller counts the overflow)."""
+        cdef Py_ssize_t i
+        cdef In *slot
+        if self.count == self.cap:
+            return False
+        i = self.head + self.count
+        if i >= self.cap:
+            i -= self.cap
+        slot = &self.ring[i]
+        Py_INCREF(topic)
+        Py_INCREF(payload)
+        slot.topic = <PyObject *>topic
+        slot.payload = <PyObject *>payload
+        slot.seq = seq
+        slot.exchange_ns = exchange_ns
+        self.count += 1
+        return True
+
+    def append(self, tuple item) -> None:
+        """``deque.append`` for the hub's Python loop: ``(topic, key, seq, payload)``; the
+        caller has checked the length against the capacity."""
+        topic, key, seq, payload = item
+        if PyBytes_GET_SIZE(key) < 8:
+            raise ValueError("journal: a short key")
+        if not self.push(topic, payload, seq, mdhub_get64(<const unsigned char *>PyBytes_AS_STRING(key))):
+            raise OverflowError("journal hand-off full")
+
+    cdef Py_ssize_t take(self, In *out, Py_ssize_t n) noexcept:
+        """Move up to ``n`` ticks into ``out`` (their references with them)."""
+        cdef Py_ssize_t k
+        if n > self.count:
+            n = self.count
+        for k in range(n):
+            out[k] = self.ring[self.head]
+            self.head += 1
+            if self.head == self.cap:
+                self.head = 0
+        self.count -= n
+        return n
+
+    def drop(self, Py_ssize_t n) -> int:
+        """Take up to ``n`` ticks and let them go (the writer is failing: they are lost)."""
+        cdef In *tmp = <In *>malloc((n + 1) * sizeof(In))
+        cdef Py_ssize_t got, k
+        if tmp == NULL:
+            raise MemoryError()
+        got = self.take(tmp, n)
+        for k in range(got):
+            Py_XDECREF(tmp[k].topic)
+            Py_XDECREF(tmp[k].payload)
+        free(tmp)
+        return got
+
+
 def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
     """``aggregation.journal.Journal.write_batch``'s framing (and, given ``fd``, its write) of
     a batch of ``(topic, key, seq, payload)``: ``(data, size, err, done, entries, holes,
@@ -111,13 +199,51 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
     from_seq, to_seq)`` of the hole records put before a seq jump, ``new_last`` the batch's
     last seq per topic, ``end`` the offset after the batch. ``last`` (the committed seqs) is
     only read."""
-    cdef Py_ssize_t n = len(items), count = 0, i
+    cdef Py_ssize_t n = len(items), k
+    cdef In *ins = <In *>malloc((n + 1) * sizeof(In))
+    cdef bytes topic, key, payload
+    if ins == NULL:
+        raise MemoryError()
+    try:
+        for k in range(n):
+            topic, key, seq, payload = items[k]
+            if PyBytes_GET_SIZE(key) < 8:
+                raise ValueError("journal: a short key")
+            # Borrowed: ``items`` holds them.
+            ins[k].topic = <PyObject *>topic
+            ins[k].payload = <PyObject *>payload
+            ins[k].seq = seq
+            ins[k].exchange_ns = mdhub_get64(<const unsigned char *>PyBytes_AS_STRING(key))
+        return frame(ins, n, epoch, last, at, fd)
+    finally:
+        free(ins)
+
+
+def frame_from(HandOff handoff, Py_ssize_t n, int64_t epoch, dict last, int64_t at, int fd):
+    """``frame_batch`` of up to ``n`` ticks taken from ``handoff`` (the writer thread); the
+    ninth item is how many were taken."""
+    cdef In *ins = <In *>malloc((n + 1) * sizeof(In))
+    cdef Py_ssize_t got = 0, k
+    if ins == NULL:
+        raise MemoryError()
+    try:
+        got = handoff.take(ins, n)
+        return frame(ins, got, epoch, last, at, fd) + (got,)
+    finally:
+        for k in range(got):
+            Py_XDECREF(ins[k].topic)
+            Py_XDECREF(ins[k].payload)
+        free(ins)
+
+
+cdef tuple frame(In *ins, Py_ssize_t n, int64_t epoch, dict last, int64_t at, int fd):
+    cdef Py_ssize_t count = 0, i, k
     cdef Piece *pieces = <Piece *>malloc((n + 1) * sizeof(Piece))
     cdef Piece *p
     cdef int64_t prev, seq
     cdef Py_ssize_t size = 0, tlen, done = 0, rc
     cdef int err = 0
-    cdef bytes topic, key, payload
+    cdef bytes topic, payload
     cdef Entries entries = Entries(n)
     cdef list holes = []
     cdef dict new_last = {}
@@ -127,8 +253,10 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
     if pieces == NULL:
         raise MemoryError()
     try:
-        for item in items:
-            topic, key, seq, payload = item
+        for k in range(n):
+            topic = <bytes>ins[k].topic
+            payload = <bytes>ins[k].payload
+            seq = ins[k].seq
             found = new_last.get(topic)
             if found is None:
                 found = last.get(topic, 0)
@@ -143,14 +271,14 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
                 at += HEADER + 2 + PyBytes_GET_SIZE(topic) + NUMS
                 size += HEADER + 2 + PyBytes_GET_SIZE(topic) + NUMS
             tlen = PyBytes_GET_SIZE(topic)
-            if tlen > 255 or PyBytes_GET_SIZE(key) < 8:
-                raise ValueError("journal: a topic longer than 255 bytes or a short key")
+            if tlen > 255:
+                raise ValueError("journal: a topic longer than 255 bytes")
             p.topic = <const unsigned char *>PyBytes_AS_STRING(topic)
             p.topic_len = tlen
             p.payload = <const unsigned char *>PyBytes_AS_STRING(payload)
             p.payload_len = PyBytes_GET_SIZE(payload)
             p.seq = seq
-            p.exchange_ns = mdhub_get64(<const unsigned char *>PyBytes_AS_STRING(key))
+            p.exchange_ns = ins[k].exchange_ns
             entries.topics.append(topic)
             entries.seq[count] = seq
             entries.offset[count] = at
@@ -167,7 +295,7 @@ def frame_batch(list items, int64_t epoch, dict last, int64_t at, int fd=-1):
             buf = <unsigned char *>malloc(size + 1)
             if buf == NULL:
                 raise MemoryError()
-        # ``items`` keeps every topic and payload alive while the pointers are used.
+        # The caller keeps every topic and payload alive while the pointers are used.
         with nogil:
             out = buf
             for i in range(count):

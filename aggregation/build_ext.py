@@ -22,7 +22,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("aggregation/_tick_codec.pyx", "aggregation/_hub_core.pyx", "aggregation/_journal_core.pyx")
 # Files an extension includes besides its source (a change rebuilds it).
-DEPENDS = {"aggregation/_journal_core.pyx": ("aggregation/_crc32_fold.h",)}
+DEPENDS = {
+    "aggregation/_journal_core.pyx": ("aggregation/_crc32_fold.h", "aggregation/_journal_core.pxd"),
+    # The hub core pushes to the journal's hand-off with a C call (cimport).
+    "aggregation/_hub_core.pyx": ("aggregation/_journal_core.pxd",),
+}
 
 
 def _link_args(source: str) -> dict[str, list[str]]:
@@ -68,7 +72,11 @@ def build() -> None:
         for source in SOURCES
     ]
     modules = cythonize(  # type: ignore[no-untyped-call]
-        extensions, build_dir=str(build_dir / "cython"), quiet=True, language_level=3
+        extensions,
+        build_dir=str(build_dir / "cython"),
+        quiet=True,
+        language_level=3,
+        include_path=[str(ROOT)],
     )
     dist = Distribution({"ext_modules": modules})
     cmd = dist.get_command_obj("build_ext")

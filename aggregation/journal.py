@@ -209,9 +209,10 @@ class Journal:
         self.capacity = capacity
         self.is_trading_day = is_trading_day
         self.clock = clock
-        self.queue: deque[Item] = deque()
-        # The compiled framing when it is built (tests compare it with the Python one).
+        # The compiled framing when it is built (tests compare it with the Python one), and
+        # then its hand-off: a ring the compiled hub core pushes to with a C call.
         self.compiled = _core is not None
+        self.queue: Any = _core.HandOff(capacity) if self.compiled else deque()
         # The compiled index's runs per topic for ``_tails_day`` (``_core.add_entries``).
         self._tails: dict[bytes, Any] = {}
         self._tails_day: Day | None = None
@@ -300,7 +301,6 @@ class Journal:
         with contextlib.suppress(OSError):
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WRITER_NICE)
         queue = self.queue
-        popleft = queue.popleft
         while True:
             if not queue:
                 if self._stop.is_set():
@@ -308,8 +308,20 @@ class Journal:
                 time.sleep(IDLE_SLEEP)
                 self._maybe_roll(time.monotonic())
                 continue
-            items = [popleft() for _ in range(min(len(queue), WRITE_BATCH))]
-            self.write_batch(items)
+            if isinstance(queue, deque):
+                self.write_batch([queue.popleft() for _ in range(min(len(queue), WRITE_BATCH))])
+            else:
+                self.write_from(queue)
+
+    def write_from(self, handoff: Any) -> None:
+        """``write_batch`` of up to ``WRITE_BATCH`` ticks taken from the compiled hand-off."""
+        now = time.monotonic()
+        if self.failing and now < self._retry_at:
+            self.stats.lost += handoff.drop(WRITE_BATCH)
+            return
+        self._maybe_roll(now)
+        *framed, taken = _core.frame_from(handoff, WRITE_BATCH, self.epoch, self._last, self._end, self._fd)
+        self._commit_compiled(tuple(framed), taken)
 
     def write_batch(self, items: list[Item]) -> None:
         """Frame ``items`` with the holes before them and append them (writer thread)."""
@@ -324,34 +336,45 @@ class Journal:
         last = self._last
         if _core is not None and self.compiled:
             # Framed and written in one stretch without the GIL (aggregation/_journal_core.pyx).
-            _, size, err, done, entries, spans, new_last, at = _core.frame_batch(
-                items, epoch, last, self._end, self._fd
-            )
-            if err:
-                self._cut(done)
-                self._failed(OSError(err, os.strerror(err)), len(items))
-                return
-            holes = [Hole(topic, epoch, lo, hi) for topic, lo, hi in spans]
-        else:
-            data, entries, holes, new_last, at = self._frame(items)
-            size = len(data)
-            try:
-                self._write(data)
-            except OSError as exc:
-                self._failed(exc, len(items))
-                return
+            self._commit_compiled(_core.frame_batch(items, epoch, last, self._end, self._fd), len(items))
+            return
+        data, entries, holes, new_last, at = self._frame(items)
+        try:
+            self._write(data)
+        except OSError as exc:
+            self._failed(exc, len(items))
+            return
         self._end = at
         last.update(new_last)
-        if _core is not None and self.compiled:
-            if self._tails_day is not day:
-                self._tails, self._tails_day = {}, day
-            _core.add_entries(day.index, entries, epoch, Run, self._tails)
-        else:
-            add = day.add
-            for topic, seq, offset, exchange_ns in entries:
-                add(topic, epoch, seq, offset, exchange_ns)
+        add = day.add
+        for topic, seq, offset, exchange_ns in entries:
+            add(topic, epoch, seq, offset, exchange_ns)
+        self._committed(len(entries), len(data), holes)
+
+    def _commit_compiled(self, framed: tuple[Any, ...], count: int) -> None:
+        """After ``_core.frame_batch``/``frame_from`` wrote a batch: index it, or count it
+        lost when the write failed."""
+        _, size, err, done, entries, spans, new_last, at = framed
+        if err:
+            self._cut(done)
+            self._failed(OSError(err, os.strerror(err)), count)
+            return
+        day = self.day
+        assert day is not None
+        epoch = self.epoch
+        self._end = at
+        self._last.update(new_last)
+        if self._tails_day is not day:
+            self._tails, self._tails_day = {}, day
+        _core.add_entries(day.index, entries, epoch, Run, self._tails)
+        self._committed(len(entries), size, [Hole(topic, epoch, lo, hi) for topic, lo, hi in spans])
+
+    def _committed(self, written: int, size: int, holes: list[Hole]) -> None:
+        """Count a written batch, record its holes, tell readers."""
+        day = self.day
+        assert day is not None
         stats = self.stats
-        stats.written += len(entries)
+        stats.written += written
         stats.bytes += size
         if holes:
             day.holes.extend(holes)

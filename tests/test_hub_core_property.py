@@ -310,3 +310,26 @@ def test_the_folded_crc_is_zlibs(data: bytes, start: int) -> None:
     # The records' CRC must stay zlib.crc32's: readers (aggregation.journal_format) check it.
     assert _journal_core.crc32(data, start) == zlib.crc32(data, start)
     assert _journal_core.crc32(data) == zlib.crc32(data)
+
+
+def test_the_hand_off_ring_keeps_order_across_its_end_and_refuses_past_its_capacity(tmp_path: Path) -> None:
+    ring = _journal_core.HandOff(3)
+    topic = b"tick.rb2601.SHFE"
+
+    def tick(seq: int) -> tuple[bytes, bytes, int, bytes]:
+        return (topic, content_key(seq * 1000, (float(seq),)), seq, body(seq))
+
+    for seq in (1, 2, 3):
+        ring.append(tick(seq))
+    with pytest.raises(OverflowError):
+        ring.append(tick(4))
+    first = _journal_core.frame_from(ring, 2, 7, {}, 0, -1)
+    ring.append(tick(4))
+    ring.append(tick(5))  # these two wrap around the ring's end
+    assert len(ring) == 3
+    rest = _journal_core.frame_from(ring, 10, 7, first[6], first[7], -1)
+    assert (first[8], rest[8], len(ring)) == (2, 3, 0)
+    assert [e[1] for e in first[4].as_tuples() + rest[4].as_tuples()] == [1, 2, 3, 4, 5]
+    assert [e[3] for e in rest[4].as_tuples()] == [3000, 4000, 5000]
+    ring.append(tick(6))
+    assert ring.drop(5) == 1 and len(ring) == 0
