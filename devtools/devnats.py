@@ -45,17 +45,27 @@ def env_file(run_dir: Path) -> Path:
 
 
 def nats_programs(
-    run_dir: Path, *, local: bool, nodes: int = 1, port: int = DEFAULT_PORT, name: str = "dev"
+    run_dir: Path,
+    *,
+    local: bool,
+    nodes: int = 1,
+    port: int = DEFAULT_PORT,
+    name: str = "dev",
+    hub_env: Mapping[str, str] | None = None,
 ) -> list[Program]:
     """``local``: a ``nodes``-node cluster under ``run_dir/nats`` and a bridge reading its env
-    file; otherwise a bridge only, configured by the environment (``MDHUB_NATS_URL``, users)."""
+    file; otherwise a bridge only, configured by the environment (``MDHUB_NATS_URL``, users).
+    ``hub_env``: what ./dev run gives the hub beyond the environment (``--lan``: its addresses
+    and ``MDHUB_CURVE``, so the bridge reads it with the hub's internal key)."""
     python = sys.executable
     found: list[Program] = []
     bridge = [python, "-m", "bridge.run"]
     # The hub's publisher finds the bridge's status in the run directory (dashboard, /metrics).
-    env = {"MDHUB_BRIDGE_STATE_DIR": str(run_dir), "MDHUB_BRIDGE_NAME": name}
-    if not os.environ.get("MDHUB_BRIDGE_HUB"):
-        env["MDHUB_BRIDGE_HUB"] = hub_address(os.environ)
+    hub = {**os.environ, **(hub_env or {})}
+    env = {**(hub_env or {}), "MDHUB_BRIDGE_STATE_DIR": str(run_dir), "MDHUB_BRIDGE_NAME": name}
+    env["MDHUB_RUN_DIR"] = hub.get("MDHUB_RUN_DIR") or str(run_dir)  # where the hub's keys are
+    if not hub.get("MDHUB_BRIDGE_HUB"):
+        env["MDHUB_BRIDGE_HUB"] = hub_address(hub)
     if local:
         settings = env_file(run_dir)
         argv = [python, "-m", "bridge.cluster", str(run_dir / "nats"), "--nodes", str(nodes)]

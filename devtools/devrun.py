@@ -143,7 +143,10 @@ def main(argv: list[str] | None = None) -> None:
     port = args.loopback_port if args.broker_loopback else 0
     found, _ = programs(args.web_port, args.redis_port, args.run_dir, port, lan=args.lan)
     if args.nats or os.environ.get("MDHUB_NATS_URL"):
-        found += nats_programs(args.run_dir, local=args.nats, nodes=args.nats_nodes, port=args.nats_port)
+        hub_env = LAN_ENV if args.lan else {}
+        found += nats_programs(
+            args.run_dir, local=args.nats, nodes=args.nats_nodes, port=args.nats_port, hub_env=hub_env
+        )
     # The front outlives the hub's workers (they log out of it), then goes before Redis.
     # The bridge after the hub (it publishes what it still holds), NATS after the bridge.
     order = ["hub", "bridge", "nats", "loopback-front", "qcluster", "web", "redis"]
