@@ -14,4 +14,9 @@ class StreamClientViewSet(viewsets.ModelViewSet[StreamClient]):
 
     queryset = StreamClient.objects.all()
     serializer_class = StreamClientSerializer
+    # The name is the key, looked up by its own field (not ``pk``) so that the schema's path
+    # parameter is {name} with the route's pattern: drf-spectacular reads the pattern only for
+    # a kwarg named as the parameter. The pattern is the SlugField's (validate_slug): a name the
+    # model refuses cannot be in the path, and the fuzzer generates names the route matches.
+    lookup_field = "name"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"

@@ -8,7 +8,7 @@ no view repeats them and none is forgotten:
 * 403 always: a missing or invalid token is refused on every endpoint (even the open ones,
   since the token is checked before the view runs), and, where a permission applies, a
   user who may not do this;
-* 404 when its path names something (an account id);
+* 404 when its path names something (an account's id, a stream client's name);
 * 415 when it reads a body (a content type it has no parser for);
 * 429 when it is throttled (the login endpoints).
 
@@ -60,8 +60,9 @@ class MdhubAutoSchema(AutoSchema):
             errors["400"] = self._validation_error()
         is_open = all(isinstance(p, AllowAny) for p in self.view.get_permissions())
         errors["403"] = self._error(FORBIDDEN_OPEN if is_open else FORBIDDEN)
-        if any(p["in"] == "path" for p in parameters):
-            errors["404"] = self._error("Nothing with this id.")
+        names = [p["name"] for p in parameters if p["in"] == "path"]
+        if names:
+            errors["404"] = self._error(f"Nothing with this {', '.join(names)}.")
         if reads_body:
             errors["415"] = self._error("The body's content type is not one this endpoint reads.")
         if self.view.get_throttles():

@@ -9,6 +9,7 @@ so that it stays a part of the default suite.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,6 +22,7 @@ from django.core.wsgi import get_wsgi_application
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rest_framework.authtoken.models import Token
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
@@ -31,6 +33,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from accounts.models import MarketDataAccount
+from clients_access.keys import new_key_pair
+from clients_access.models import StreamClient
 from monitoring.models import Event
 from tests.live_helpers import gateway, live_redis, log_record, push_logs, snapshot, write_snapshot
 
@@ -40,6 +44,10 @@ pytestmark = pytest.mark.django_db
 
 # Per operation: about 20 operations, each answered in a few milliseconds in process.
 EXAMPLES = 12
+# What the fixture puts behind each path parameter: a valid request names one of these about
+# half the time, so that detail answers (200, 204, the 400 of a bad update) are checked too; a
+# random name (matching the parameter's pattern) is only ever a 404.
+SEEDED = {"id": ("sim-a", "sim-b"), "name": ("cta-desk", "risk")}
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]
 
 
@@ -53,10 +61,12 @@ def alice_token(alice: User) -> str:
 def api_schema(alice_token: str, live_redis: redis.Redis) -> Iterator[Any]:
     # Something behind every list and detail, so that answers with bodies are checked too,
     # not only the 404s of random ids.
-    for number, name in enumerate(("sim-a", "sim-b"), start=1):
+    for number, name in enumerate(SEEDED["id"], start=1):
         MarketDataAccount.objects.create(
             id=name, gateway_type="sim", priority=number * 10, is_enabled=True, canaries=["rb2601.SHFE"]
         )
+    for name in SEEDED["name"]:
+        StreamClient.objects.create(name=name, public_key=new_key_pair().public, prefixes=["tick.rb"])
     Event.objects.create(
         ts=timezone.now(),
         account="sim-a",
@@ -97,9 +107,23 @@ def _ids(operations: list[tuple[str, str]]) -> list[str]:
     return [f"{method} {path}" for method, path in operations]
 
 
+def _cases(operation: Any, mode: GenerationMode) -> st.SearchStrategy[Any]:
+    cases: st.SearchStrategy[Any] = operation.as_strategy(generation_mode=mode)
+    names = [name for name in re.findall(r"\{(\w+)\}", operation.path) if name in SEEDED]
+    if mode is not GenerationMode.POSITIVE or not names:
+        return cases  # a negative case's path parameter is one that breaks the schema: keep it
+
+    def naming_a_seeded_one(case: Any, seeded: dict[str, str]) -> Any:
+        case.path_parameters = {**case.path_parameters, **seeded}
+        return case
+
+    seeded = st.fixed_dictionaries({name: st.sampled_from(SEEDED[name]) for name in names})
+    return st.one_of(cases, st.builds(naming_a_seeded_one, cases, seeded))
+
+
 def fuzz(operation: Any, token: str, mode: GenerationMode, checks: list[Any]) -> None:
     @settings(max_examples=EXAMPLES, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-    @given(case=operation.as_strategy(generation_mode=mode))
+    @given(case=_cases(operation, mode))
     def run(case: Any) -> None:
         case.call_and_validate(headers={"Authorization": f"Token {token}"}, checks=checks)
 
