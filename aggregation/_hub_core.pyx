@@ -121,6 +121,9 @@ cdef class TopicCore:
 
     cdef public int64_t seq
     cdef readonly int64_t last_time
+    # The topic as the journal's writer holds it: an object of its own, so that the writer
+    # thread's reference counting does not write the cache line the tick path reads.
+    cdef bytes journal_topic
     # The ring of recent keys: raw halves (time, hash) and when each was forwarded.
     cdef uint64_t r_time[RING]
     cdef uint64_t r_hash[RING]
@@ -251,6 +254,8 @@ cdef class Core:
             self.topics[topic] = state
         route.source = source
         route.state = <TopicCore?>state
+        if route.state.journal_topic is None:
+            route.state.journal_topic = PyBytes_FromStringAndSize(PyBytes_AS_STRING(topic), PyBytes_GET_SIZE(topic))
         route.topic = topic
         route.suffix = source.suffix
         route.watched = watched
@@ -424,7 +429,7 @@ cdef class Core:
         if self.handoff is not None:
             # After the send: the journal never delays a client. Past the capacity the tick
             # is not journaled; the writer records the hole when it sees the seq jump.
-            if not self.handoff.push(topic, payload, seq, mdhub_be64(data + key_at)):
+            if not self.handoff.push(state.journal_topic, payload, seq, mdhub_be64(data + key_at)):
                 self.journal_stats.overflow += 1
         elif self.journal_q is not None:
             # The same with the Python journal's deque.

@@ -27,10 +27,14 @@ cdef extern from "_crc32_fold.h" nogil:
 
 cdef extern from * nogil:
     """
+    #define mdhub_bytes_data(o) PyBytes_AS_STRING(o)
+    #define mdhub_bytes_size(o) PyBytes_GET_SIZE(o)
     static inline void mdhub_put32(unsigned char *p, uint32_t v) { v = __builtin_bswap32(v); memcpy(p, &v, 4); }
     static inline void mdhub_put64(unsigned char *p, int64_t v) { uint64_t u = __builtin_bswap64((uint64_t)v); memcpy(p, &u, 8); }
     static inline int64_t mdhub_get64(const unsigned char *p) { uint64_t u; memcpy(&u, p, 8); return (int64_t)__builtin_bswap64(u); }
     """
+    const char *mdhub_bytes_data(PyObject *o)
+    Py_ssize_t mdhub_bytes_size(PyObject *o)
     void mdhub_put32(unsigned char *p, uint32_t v)
     void mdhub_put64(unsigned char *p, int64_t v)
     int64_t mdhub_get64(const unsigned char *p)
@@ -243,7 +247,7 @@ cdef tuple frame(In *ins, Py_ssize_t n, int64_t epoch, dict last, int64_t at, in
     cdef int64_t prev, seq
     cdef Py_ssize_t size = 0, tlen, done = 0, rc
     cdef int err = 0
-    cdef bytes topic, payload
+    cdef bytes topic
     cdef Entries entries = Entries(n)
     cdef list holes = []
     cdef dict new_last = {}
@@ -255,7 +259,6 @@ cdef tuple frame(In *ins, Py_ssize_t n, int64_t epoch, dict last, int64_t at, in
     try:
         for k in range(n):
             topic = <bytes>ins[k].topic
-            payload = <bytes>ins[k].payload
             seq = ins[k].seq
             found = new_last.get(topic)
             if found is None:
@@ -275,8 +278,8 @@ cdef tuple frame(In *ins, Py_ssize_t n, int64_t epoch, dict last, int64_t at, in
                 raise ValueError("journal: a topic longer than 255 bytes")
             p.topic = <const unsigned char *>PyBytes_AS_STRING(topic)
             p.topic_len = tlen
-            p.payload = <const unsigned char *>PyBytes_AS_STRING(payload)
-            p.payload_len = PyBytes_GET_SIZE(payload)
+            p.payload = <const unsigned char *>mdhub_bytes_data(ins[k].payload)
+            p.payload_len = mdhub_bytes_size(ins[k].payload)
             p.seq = seq
             p.exchange_ns = ins[k].exchange_ns
             entries.topics.append(topic)
