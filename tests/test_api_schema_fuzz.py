@@ -18,7 +18,9 @@ import redis
 import schemathesis
 from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.core.signals import request_started
 from django.core.wsgi import get_wsgi_application
+from django.db import close_old_connections
 from django.utils import timezone
 from drf_spectacular.generators import SchemaGenerator
 from hypothesis import HealthCheck, given, settings
@@ -77,10 +79,17 @@ def api_schema(alice_token: str, live_redis: redis.Redis) -> Iterator[Any]:
     )
     write_snapshot(live_redis, snapshot(gateway("sim-a"), gateway("sim-b"), primary="sim-a"))
     push_logs(live_redis, [log_record("hello"), log_record("boom", level="ERROR", account=None)])
-    schema = schemathesis.openapi.from_wsgi(
-        "/api/schema?format=json", get_wsgi_application(), headers={"Authorization": f"Token {alice_token}"}
-    )
-    yield schema
+    # The fuzzer calls the real WSGI handler, which closes the database connection at each
+    # request's start; inside the test's transaction that breaks it on MariaDB (SQLite's
+    # in-memory test database ignores the close). Django's own test client does the same.
+    request_started.disconnect(close_old_connections)
+    try:
+        headers = {"Authorization": f"Token {alice_token}"}
+        app = get_wsgi_application()
+        schema = schemathesis.openapi.from_wsgi("/api/schema?format=json", app, headers=headers)
+        yield schema
+    finally:
+        request_started.connect(close_old_connections)
     # The login throttle counts in the cache: leave none of the fuzzer's attempts to later tests.
     cache.clear()
 
