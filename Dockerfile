@@ -30,11 +30,12 @@ FROM ${PYTHON_IMAGE} AS build
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONDONTWRITEBYTECODE=1
-# g++ for vnpy_ctp/vnpy_sopt (C++ sources), gcc + pkg-config + libmariadb-dev for mysqlclient.
+# g++ for vnpy_ctp/vnpy_sopt (C++ sources), gcc + pkg-config + libmariadb-dev for mysqlclient,
+# zlib1g-dev for the compiled journal writer (crc32).
 # Package versions follow the pinned base image, so they are not pinned again here.
 # hadolint ignore=DL3008
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends gcc g++ pkg-config libmariadb-dev \
+    && apt-get install -y --no-install-recommends gcc g++ pkg-config libmariadb-dev zlib1g-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY requirements.txt ./
@@ -52,6 +53,12 @@ RUN python -m gateways.vnpy_repair \
          pip uninstall -y PySide6 PySide6_Essentials PySide6_Addons shiboken6; \
        fi \
     && python -c "from vnpy_ctp import CtpGateway; from vnpy_sopt import SoptGateway"
+# The compiled tick path (Cython: the worker's codec, the hub's core, the journal writer),
+# built here where the compiler is; without it the image would run the slower pure-Python
+# twins (setuptools, pinned in requirements.txt, drives the build).
+COPY aggregation/ aggregation/
+RUN python -m aggregation.build_ext \
+    && python -c "from aggregation import tick_codec; assert tick_codec.COMPILED"
 
 # --- runtime ----------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
@@ -82,6 +89,7 @@ WORKDIR /app
 # The code stays owned by root: the processes only write to the directories made below.
 COPY . .
 COPY --from=dashboard /src/frontend/out ./frontend/out
+COPY --from=build /src/aggregation/*.so ./aggregation/
 # run/: the hub's run files (MDHUB_RUN_DIR), the gateways' vn.py flow files among them;
 # .vntrader/: vn.py's folder for processes started here (vn.py uses ./.vntrader when it
 # exists); data/: the SQLite database of the default DATABASE_URL above (docker-compose.yml

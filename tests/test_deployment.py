@@ -609,6 +609,9 @@ def test_dockerfile_builds_the_dashboard_compiles_the_gateways_and_runs_as_a_use
     assert "npm ci" in dashboard and "npm run build" in dashboard
     assert "pip install -r requirements.txt" in build
     assert "python -m gateways.vnpy_repair" in build
+    # The compiled tick path is built where the compiler is and copied into the runtime.
+    assert "python -m aggregation.build_ext" in build and "zlib1g-dev" in build
+    assert "COPY --from=build /src/aggregation/*.so ./aggregation/" in runtime
     assert "g++" in build and "libmariadb-dev" in build and "pkg-config" in build
     assert "libmariadb3" in runtime and "libstdc++6" in runtime
     assert "g++" not in runtime and "npm" not in runtime
@@ -622,7 +625,16 @@ def test_dockerignore_keeps_secrets_local_state_and_build_products_out() -> None
     ignored = {
         line.strip() for line in (ROOT / ".dockerignore").read_text().splitlines() if not line.startswith("#")
     }
-    needed = {".git", ".env", ".venv/", "run/", ".vntrader/", "db.sqlite3", "frontend/node_modules/"}
+    needed = {
+        ".git",
+        ".env",
+        ".venv/",
+        "run/",
+        ".vntrader/",
+        "db.sqlite3",
+        "frontend/node_modules/",
+        "aggregation/*.so",
+    }
     needed.add("frontend/out/")
     assert needed <= ignored, f"missing from .dockerignore: {sorted(needed - ignored)}"
 
