@@ -52,6 +52,15 @@ class BrokerKind(GatewayKind):
         from vnpy.trader.event import EVENT_LOG
 
         self.loopback = bool(self.settings.get("loopback"))
+        self.flavour = self.module_name.split(".")[0].removeprefix("vnpy_")
+        # The depth tee (gateways.depthtee) must be loaded before the wrapper and the
+        # loopback library: the wrapper binds to the first library with the vendor's SONAME.
+        from gateways.depthtee import tee as depth_tee
+
+        self._tee_lib = (
+            depth_tee.preload(self.flavour, self.loopback) if depth_tee.wanted(self.flavour) else None
+        )
+        self.depth_tee: Any = None
         clock_ns = time.time_ns
         if self.loopback:
             clock_ns = self._use_loopback_front()
@@ -110,6 +119,12 @@ class BrokerKind(GatewayKind):
         from gateways.kinds import fast_record
 
         self.fast_path = fast_record.install(self, md_api)
+        if self._tee_lib is not None and self.fast_path is not None:
+            # Depth records from the md library straight to the compiled handler; the records
+            # it declines, and every other callback, still reach vn.py's wrapper.
+            from gateways.depthtee import tee as depth_tee
+
+            self.depth_tee = depth_tee.attach(self.flavour, self._tee_lib, self.fast_path)
 
     def _fill_contract_map(self, contracts: list[dict[str, Any]]) -> None:
         from vnpy.trader.constant import Exchange, Product
@@ -142,8 +157,13 @@ class BrokerKind(GatewayKind):
         (``loopback_clock_offset`` seconds) to cross midnight."""
         from gateways.loopback.preload import preload, preload_trader
 
-        flavour = self.module_name.split(".")[0].removeprefix("vnpy_")
-        library = preload(flavour)
+        flavour = self.flavour
+        if self._tee_lib is not None:
+            from gateways.depthtee.tee import real_library
+
+            library = real_library(flavour, loopback=True)  # the tee opened it already
+        else:
+            library = preload(flavour)
         # The trader library too: an account with a tdAddress on the loopback front logs in
         # to its trading side, which speaks only the loopback wire.
         preload_trader(flavour)
@@ -199,6 +219,23 @@ class BrokerKind(GatewayKind):
             md_api.subscribed.discard(symbol)
             if md_api.login_status:
                 md_api.unSubscribeMarketData(symbol)
+
+    def handle_command(self, command: dict[str, Any]) -> None:
+        if command.get("cmd") == "depth_tee":
+            # What the depth tee took and gave back to the wrapper (tests, diagnosis).
+            tee = self.depth_tee
+            if tee is None:
+                log.info("%s: depth tee off", self.account)
+            else:
+                log.info(
+                    "%s: depth tee handled=%d declined=%d errors=%d",
+                    self.account,
+                    tee.handled,
+                    tee.declined,
+                    tee.errors,
+                )
+            return
+        super().handle_command(command)
 
     def status(self) -> KindStatus:
         md_api = self.gateway.md_api
