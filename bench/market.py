@@ -1,7 +1,7 @@
 """The whole market at each 500 ms boundary: how late each contract's snapshot reaches a client.
 
     .venv/bin/python -m bench.market [--sizes 1000 5000 10000] [--rounds 8] \\
-        [--paths relay sim ctp ctp-vnpy] [--delays-ms 0 1 2] [--json FILE]
+        [--paths relay sim ctp ctp-dict ctp-vnpy] [--delays-ms 0 1 2] [--json FILE]
 
 CTP pushes every subscribed contract at each 500 ms boundary, so the load that matters is a
 burst of the whole market (issue 19). In every phase N contracts (``--sizes``) all snapshot
@@ -18,8 +18,10 @@ loop, dedup, XPUB on tcp) forwards the first copy of each to one client (SUB, tc
 * ``ctp``: the loopback front's burst mode (``gateways.loopback.burst front``: each round's
   records encoded once, the same bytes written to every connection by a writer thread per
   connection after its delay) → the loopback md library → the pinned ``vnpy_ctp`` wrapper
-  and ``CtpGateway`` in three real worker processes, the fast path on
-  (``gateways.kinds.fast_record``) → the hub. ``ctp-vnpy``: the same with
+  and ``CtpGateway`` in three real worker processes, the depth tee on
+  (``gateways.depthtee``: the records go from the md library to the compiled handler, the
+  wrapper's dict never built) → the hub. ``ctp-dict``: the same with ``MDHUB_DEPTH_TEE=0``
+  (the wrapper's dict and ``gateways.kinds.fast_record``); ``ctp-vnpy``: with
   ``MDHUB_VNPY_TICKS=1`` (vn.py's ``TickData`` path), for comparison.
 
 A contract's delay is its receipt at the client minus the round's first send (the earliest
@@ -62,7 +64,13 @@ from gateways.loopback.front import send_control
 
 PROJECT = Path(__file__).resolve().parent.parent
 ACCOUNTS = ("mkt-a", "mkt-b", "mkt-c")
-PATHS = ("relay", "hub", "sim", "ctp", "ctp-vnpy")
+PATHS = ("relay", "hub", "sim", "ctp", "ctp-dict", "ctp-vnpy")
+# The workers' environment per ctp path: the depth tee, the dict fast path, vn.py's path.
+CTP_ENV = {
+    "ctp": {"MDHUB_DEPTH_TEE": "1", "MDHUB_VNPY_TICKS": "0"},
+    "ctp-dict": {"MDHUB_DEPTH_TEE": "0", "MDHUB_VNPY_TICKS": "0"},
+    "ctp-vnpy": {"MDHUB_DEPTH_TEE": "0", "MDHUB_VNPY_TICKS": "1"},
+}
 CONTROL_TIMEOUT = 180.0  # a burst's records are encoded before the command answers
 
 
@@ -489,7 +497,7 @@ class Front:
 
 
 class CtpPath(ServerPath):
-    def __init__(self, run_dir: Path, args: argparse.Namespace, front: Front, vnpy_ticks: bool) -> None:
+    def __init__(self, run_dir: Path, args: argparse.Namespace, front: Front, name: str) -> None:
         from gateways.loopback.build import main as build_loopback
 
         build_loopback()  # idempotent: a no-op once ./dev setup has built the libraries
@@ -500,7 +508,7 @@ class CtpPath(ServerPath):
         self.server_pid = front.proc.pid
         contracts = contract_specs(max(args.sizes))
         symbols = [f"{c['symbol']}.{c['exchange']}" for c in contracts]
-        env = {"MDHUB_VNPY_TICKS": "1"} if vnpy_ticks else {"MDHUB_VNPY_TICKS": "0"}
+        env = CTP_ENV[name]
         self.procs = []
         for account in ACCOUNTS:
             settings = {
@@ -561,7 +569,7 @@ def run_path(name: str, args: argparse.Namespace, front: list[Front], run_dir: P
     else:
         if not front:
             front.append(Front(run_dir, max(args.sizes)))
-        path = CtpPath(run_dir, args, front[0], vnpy_ticks=name == "ctp-vnpy")
+        path = CtpPath(run_dir, args, front[0], name)
     results = []
     sub = client(zmq.Context.instance(), path.sink.pub)
     try:

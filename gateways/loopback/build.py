@@ -206,7 +206,10 @@ def main() -> int:
         for trader, path in ((False, flavour.library), (True, flavour.trader_library)):
             built = build(flavour, trader)
             print(f"loopback {flavour.name}: {path} ({'built' if built else 'up to date'})")
-    return 0
+    # The depth tee under the md wrappers (gateways/depthtee) needs the same headers.
+    from gateways.depthtee.build import main as build_depth_tee
+
+    return build_depth_tee()
 
 
 if __name__ == "__main__":
