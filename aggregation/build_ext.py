@@ -1,6 +1,6 @@
 """Build the compiled modules in place: the tick codec (``aggregation/_tick_codec.pyx``), the
-hub's tick path (``aggregation/_hub_core.pyx``) and the journal's framing
-(``aggregation/_journal_core.pyx``).
+worker's tick path (``aggregation/_emit_core.pyx``), the hub's tick path
+(``aggregation/_hub_core.pyx``) and the journal's framing (``aggregation/_journal_core.pyx``).
 
     python -m aggregation.build_ext      # ./dev setup runs it; idempotent
 
@@ -9,8 +9,9 @@ source (``aggregation/_tick_codec.*.so``), all git-ignored. Without them the wor
 pure-Python twin (``aggregation.tick_codec_py``), byte-identical and slower, the hub its Python
 loop (``aggregation.hub_core``) and the journal its Python framing (``aggregation.journal``).
 
-The hub's core calls libzmq directly: it links the libzmq pyzmq loads (the wheel's bundled
-copy, else the system's ``-lzmq``); the journal's framing links zlib (``crc32``, as Python's
+The hub's core and the worker's emit core call libzmq directly: they link the libzmq pyzmq
+loads (the wheel's bundled copy, else the system's ``-lzmq``); the journal's framing links
+zlib (``crc32``, as Python's
 ``zlib.crc32``).
 """
 
@@ -20,7 +21,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-SOURCES = ("aggregation/_tick_codec.pyx", "aggregation/_hub_core.pyx", "aggregation/_journal_core.pyx")
+SOURCES = (
+    "aggregation/_tick_codec.pyx",
+    "aggregation/_hub_core.pyx",
+    "aggregation/_journal_core.pyx",
+    "aggregation/_emit_core.pyx",
+)
 # Files an extension includes besides its source (a change rebuilds it).
 DEPENDS = {
     "aggregation/_journal_core.pyx": ("aggregation/_crc32_fold.h", "aggregation/_journal_core.pxd"),
@@ -31,7 +37,7 @@ DEPENDS = {
 
 def _link_args(source: str) -> dict[str, list[str]]:
     """What each extension links besides Python."""
-    if source.endswith("_hub_core.pyx"):
+    if source.endswith(("_hub_core.pyx", "_emit_core.pyx")):
         import zmq
 
         bundled = sorted((Path(zmq.__file__).parent.parent / "pyzmq.libs").glob("libzmq*.so*"))

@@ -4,6 +4,10 @@ Each rule has a name, a counter and a test (tests/test_cleanse.py); docs/cleansi
 lists them. ``Cleanser.check`` normalises a vn.py ``TickData`` in place (CTP's "empty"
 value becomes 0) and returns the name of the first rule it breaks, or ``None`` to keep it.
 State is per source (this worker) and per contract. No Django import.
+
+Where the worker's compiled tick path is built (``aggregation.emit_core``), the rules run in
+C over C state (``_emit_core.CleanseCore``): the same rules, names, counters and results;
+``_check_py`` below is the reference it is held to and the fallback (``MDHUB_PURE_PYTHON=1``).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from aggregation import emit_core
 from aggregation.sessions import AUCTION, CHINA_TZ, TradingCalendar
 from aggregation.tick_codec import stateless_rule
 from aggregation.wire import BOOK_FIELDS, NUMBER_FIELDS, datetime_from_ns, datetime_ns
@@ -80,8 +85,37 @@ class Cleanser:
     session_grace: timedelta = timedelta(seconds=60)
     clock_ns: Callable[[], int] = time.time_ns
     drops: Counter[str] = field(default_factory=Counter)
-    passed: int = 0
-    _contracts: dict[str, _ContractState] = field(default_factory=dict)
+    _contracts: dict[str, Any] = field(default_factory=dict)
+    # The compiled rules (None: the Python ones); they read the settings above, so setting
+    # one of them afterwards tells the core (``__setattr__``).
+    _core: Any = field(default=None, init=False, repr=False, compare=False)
+    _passed: int = field(default=0, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if emit_core.COMPILED:
+            self._core = emit_core.core_module.CleanseCore(self)
+            self.check_values = self._core.check_values  # type: ignore[method-assign]
+            self._check = self._core.rule  # type: ignore[method-assign]
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        object.__setattr__(self, name, value)
+        if name in _CORE_SETTINGS:
+            core = self.__dict__.get("_core")
+            if core is not None:
+                core.configure()
+
+    @property
+    def passed(self) -> int:
+        """Ticks that broke no rule."""
+        core = self._core
+        return int(core.passed) if core is not None else self._passed
+
+    @passed.setter
+    def passed(self, value: int) -> None:
+        if self._core is not None:
+            self._core.passed = value
+        else:
+            self._passed = value
 
     def check(self, tick: TickData, dt_ns: int | None = None) -> str | None:
         """``dt_ns``: ``datetime_ns(tick.datetime)`` when the caller has it already."""
@@ -118,6 +152,10 @@ class Cleanser:
         return rule
 
     def _check(self, vt_symbol: str, numbers: list[float], dt_ns: int) -> str | None:
+        """The first rule the tick breaks, or None (uncounted)."""
+        return self._check_py(vt_symbol, numbers, dt_ns)
+
+    def _check_py(self, vt_symbol: str, numbers: list[float], dt_ns: int) -> str | None:
         # Prices (finite, not negative; CTP's empty value becomes 0.0), some price at all,
         # quantities: compiled (aggregation.tick_codec), no state.
         rule = stateless_rule(numbers)
@@ -157,7 +195,9 @@ class Cleanser:
         state.last_time_ns = dt_ns
         return None
 
-    def _refresh_session(self, vt_symbol: str, dt_ns: int, state: _ContractState) -> bool:
+    def _refresh_session(self, vt_symbol: str, dt_ns: int, state: Any) -> bool:
+        """Find the session window ``dt_ns`` falls in and keep it (and the day's auctions) on
+        ``state`` (a ``_ContractState``, or the compiled core's ``ContractState``)."""
         assert self.calendar is not None
         local = datetime_from_ns(dt_ns, CHINA_TZ)
         interval = self.calendar.open_interval(vt_symbol, local, self.session_grace)
@@ -182,3 +222,7 @@ class Cleanser:
 
     def counts(self) -> dict[str, int]:
         return dict(self.drops)
+
+
+# Cleanser settings the compiled core copies (``CleanseCore.configure``).
+_CORE_SETTINGS = frozenset({"calendar", "max_skew_ns", "clock_ns", "drops", "_contracts"})

@@ -10,6 +10,11 @@ hands it to ``TickEmitter.emit_numbers`` (cleanse, the compiled encoder, send). 
 byte for byte the one the vn.py path makes (tests/test_fast_path_equivalence.py, across the
 loopback front's quirks).
 
+With the compiled tick path built (``aggregation/_emit_core.pyx``), ``on_depth`` and
+``deliver`` are one C call each from the record to the frame on the socket; the Python
+methods here (``on_depth_py``, ``deliver_py``) take the records the C code does not (and
+every record under ``MDHUB_PURE_PYTHON=1``), and make the same frames.
+
 Where the record is not the usual one (a time stamp that is not ``HH:MM:SS``, milliseconds
 outside 0-999), the exact vn.py computation runs instead; where vn.py would raise, the tick
 is counted as ``malformed`` and dropped (vn.py lost it in the callback, uncounted).
@@ -23,6 +28,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from aggregation import emit_core
 from aggregation.exchange_time import CHINA_TZ
 from aggregation.tick_codec import body_prefix, ctp_numbers
 from aggregation.wire import NUMBER_FIELDS, datetime_ns, topic_for
@@ -81,8 +87,11 @@ class CtpRecordPath:
         self.stamps = Stamps()
         # symbol → (contract, vt_symbol, topic, body prefix, is DCE)
         self._meta: dict[str, tuple[Any, str, bytes, bytes, bool]] = {}
+        self.on_depth: Callable[[dict[str, Any]], None] = self.on_depth_py
+        if emitter.core is not None:
+            self.on_depth = emit_core.core_module.CtpDepthCore(self, emitter.core).on_depth
 
-    def on_depth(self, data: dict[str, Any]) -> None:
+    def on_depth_py(self, data: dict[str, Any]) -> None:
         recv_ns = _time_ns()
         emitter = self.emitter
         try:
@@ -150,8 +159,11 @@ class SimRecordPath:
         self.emitter = emitter
         self.exchanges = exchanges
         self._meta: dict[tuple[str, str, str], tuple[str, bytes, bytes]] = {}
+        self.deliver: Callable[[dict[str, Any]], bool] = self.deliver_py
+        if emitter.core is not None:
+            self.deliver = emit_core.core_module.SimDeliverCore(self, emitter.core).deliver
 
-    def deliver(self, snap: dict[str, Any]) -> bool:
+    def deliver_py(self, snap: dict[str, Any]) -> bool:
         recv_ns = _time_ns()
         try:
             stamp = snap["datetime"]
