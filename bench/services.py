@@ -17,10 +17,14 @@ machine's cores with the hub, as they do in production.
 from __future__ import annotations
 
 import argparse
+import os
+import platform
+import shlex
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -86,7 +90,7 @@ class ServicesHubSink(Sink):
     # The services import vollib/scipy and take a snapshot (which times out on the held hub).
     STARTUP_SECONDS = 6.0
 
-    def __init__(self, run_dir: str) -> None:
+    def __init__(self, run_dir: str, flags: Sequence[str] = (), greeks_topics: str = "") -> None:
         self.hub = HubSink(run_dir)
         self.pub, self.ingest = self.hub.pub, self.hub.ingest
         self.services = [
@@ -101,12 +105,16 @@ class ServicesHubSink(Sink):
                     f"--snapshot={self.hub.snap}",
                     f"--ingest={self.ingest}",
                     *extra,
+                    *flags,
                 ],
                 cwd=PROJECT,
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.DEVNULL,
             )
-            for name, extra in (("bars", ["--intervals=5s,1m,5m,15m,30m,1h,d"]), ("greeks", []))
+            for name, extra in (
+                ("bars", ["--intervals=5s,1m,5m,15m,30m,1h,d"]),
+                ("greeks", [f"--topics={greeks_topics}"] if greeks_topics else []),
+            )
         ]
         time.sleep(self.STARTUP_SECONDS)
         dead = [p.args for p in self.services if p.poll() is not None]
@@ -124,13 +132,30 @@ class ServicesHubSink(Sink):
         return self.hub.stop()
 
 
+def load_average() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"{one:.2f} {five:.2f} {fifteen:.2f}"
+
+
 def bench_tick_path(args: argparse.Namespace) -> None:
     phases = [*(f"3x{r:.0f}" for r in args.rates), "ceiling"]
+    flags = shlex.split(args.service_flags)
+    print(
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
+        f"{args.contracts} contracts; service flags: {' '.join(flags) or '(defaults)'}; "
+        f"Greeks topics: {args.greeks_topics or 'all'}; "
+        f"load average before: {load_average()}",
+        flush=True,
+    )
+
+    def with_services(run_dir: str) -> Sink:
+        return ServicesHubSink(run_dir, flags, args.greeks_topics)
+
     results: list[dict[str, Any]] = []
     for rep in range(args.repeat):
         for phase in phases:
             for path in ("hub", "hub+services"):
-                make = ServicesHubSink if path == "hub+services" else None
+                make = with_services if path == "hub+services" else None
                 r = run_phase(path, phase, args, make_sink=make)
                 r["path"] = path
                 results.append(r)
@@ -148,8 +173,17 @@ def bench_tick_path(args: argparse.Namespace) -> None:
                 f"{phase:<9} {name:<14} off {off:>12,.3f}  on {on:>12,.3f} {unit}"
                 f"  ({(on / off - 1) * 100:+.1f} %)"
             )
+        # The hub process's CPU per tick it took in (its loop and its ZeroMQ I/O threads).
+        cpu = {
+            p: statistics.median(r["hub"].get("proc_us", float("nan")) for r in rs) for p, rs in rows.items()
+        }
+        print(
+            f"{phase:<9} {'hub cpu/tick':<14} off {cpu['hub']:>12.2f}  on {cpu['hub+services']:>12.2f} µs"
+            f"  ({(cpu['hub+services'] / cpu['hub'] - 1) * 100:+.1f} %)"
+        )
         lost = {p: max(r["expected"] - r["delivered"] for r in rs) for p, rs in rows.items()}
         print(f"{phase:<9} {'lost':<14} off {lost['hub']:>12}  on {lost['hub+services']:>12}")
+    print(f"load average after: {load_average()}")
 
 
 def _summary(r: dict[str, Any]) -> str:
@@ -168,6 +202,16 @@ def main() -> None:
     parser.add_argument("--contracts", type=int, default=50, help="(--tick-path)")
     parser.add_argument("--repeat", type=int, default=1, help="(--tick-path)")
     parser.add_argument("--quantum-us", type=float, default=250.0, help="(--tick-path)")
+    parser.add_argument(
+        "--service-flags",
+        default="",
+        help='extra services.runner flags (--tick-path), e.g. "--priority=normal --cadence-ms=0"',
+    )
+    parser.add_argument(
+        "--greeks-topics",
+        default="",
+        help="what the Greeks service reads (--tick-path; default: the whole stream)",
+    )
     args = parser.parse_args()
     if args.tick_path:
         args.burst_seconds = 0.5

@@ -39,11 +39,15 @@ from services.bars import ALL_INTERVALS, BarService
 from services.base import Record, Service
 from services.calendar import load_calendar, sessions_module
 from services.option_symbols import load_contract_table
+from services.priority import IDLE, PRIORITIES, lower_priority
 from services.sections import CHINA_TZ, SessionClock
 
 log = logging.getLogger("mdhub.services")
 
 STATUS_INTERVAL = 1.0
+# How often a service reads its queued ticks (Runner); at most MAX_BATCH of them per wake.
+DEFAULT_CADENCE_MS = 20.0
+MAX_BATCH = 5_000
 SERVICES = ("bars", "greeks")
 
 
@@ -122,15 +126,21 @@ def sim_calendar() -> Any:
 
 def build_service(args: argparse.Namespace) -> Service:
     calendar = sim_calendar() if args.calendar == "sim" else load_calendar(args.calendar)
+    topics = tuple(t.strip() for t in args.topics.split(",") if t.strip()) or ("tick.",)
     if args.service == "bars":
         intervals = tuple(i.strip() for i in args.intervals.split(",") if i.strip())
         clock = SessionClock(calendar, grace=_ms(args.grace_ms))
-        return BarService(clock, intervals=intervals, emit_flat=args.flat)
+        return BarService(clock, intervals=intervals, emit_flat=args.flat, prefixes=topics)
     from services.greeks import GreeksService  # imports vollib (numpy, scipy): only here
 
     table = load_contract_table(args.contracts) if args.contracts else None
     return GreeksService(
-        calendar, rate=args.rate, dividend=args.dividend, throttle=args.throttle_ms / 1000, table=table
+        calendar,
+        rate=args.rate,
+        dividend=args.dividend,
+        throttle=args.throttle_ms / 1000,
+        table=table,
+        prefixes=topics,
     )
 
 
@@ -167,10 +177,22 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--dividend", type=float, default=env_float("MDHUB_GREEKS_DIVIDEND", 0.0))
     p.add_argument("--contracts", default=os.environ.get("MDHUB_OPTION_CONTRACTS", ""))
     p.add_argument(
-        "--nice",
-        type=int,
-        default=int(env_float("MDHUB_SERVICES_NICE", 10)),
-        help="lower this process's CPU priority by this much (0: as the hub)",
+        "--topics",
+        default="tick.",
+        help="what to read, as HubClient topics (products, contracts, prefixes), comma-separated: "
+        "fewer topics, less for the hub to send (Greeks: the option products and their underlyings)",
+    )
+    p.add_argument(
+        "--priority",
+        choices=PRIORITIES,
+        default=os.environ.get("MDHUB_SERVICES_PRIORITY", "").strip() or IDLE,
+        help="CPU priority: idle (SCHED_IDLE, default), nice (nice 19), normal (as the hub)",
+    )
+    p.add_argument(
+        "--cadence-ms",
+        type=float,
+        default=env_float("MDHUB_SERVICES_CADENCE_MS", DEFAULT_CADENCE_MS),
+        help="read the stream in batches this often instead of waking for every tick (0: per tick)",
     )
     internal = internal_key_file_from_env(os.environ)
     p.add_argument(
@@ -182,25 +204,65 @@ def parser() -> argparse.ArgumentParser:
 
 
 class Runner:
-    """The service loop: a tick (or the timer) in, records out; SIGTERM ends it."""
+    """The service loop: a batch of ticks (or the timer) in, records out; SIGTERM ends it.
 
-    def __init__(self, service: Service, client: HubClient[dict[str, Any]], sender: RecordSender) -> None:
+    With a ``cadence`` the runner does not wake for every tick: it takes what the SUB queued
+    (at most ``MAX_BATCH``), handles it, and sleeps out the rest of the cadence while ZeroMQ
+    queues the next ticks. On 2 cores a wake-up per tick per service costs the hub several
+    context switches a tick; a wake-up per cadence costs it nothing measurable, and a bar
+    or a Greeks record is at most one cadence later (a bar waits ``grace`` for its last tick
+    anyway, Greeks are throttled to 500 ms). What the service suffers is in its status:
+    ``lag_ms`` (how old the ticks of the last batch were when handled, from the worker's
+    ``recv_ns``), ``lag_max_ms`` (the worst since the last status), ``missed`` (ticks the hub
+    dropped for this service because its queue was full: gaps in ``seq``).
+    """
+
+    def __init__(
+        self,
+        service: Service,
+        client: HubClient[dict[str, Any]],
+        sender: RecordSender,
+        cadence: float = DEFAULT_CADENCE_MS / 1000,
+    ) -> None:
         self.service = service
         self.client = client
         self.sender = sender
+        self.cadence = cadence
         self.shutdown = False
         self.ticks = 0
+        self.batches = 0
         self.errors = 0
+        self.lag_ms = 0.0
+        self.lag_max_ms = 0.0
         self._next_timer = 0.0
         self._next_status = 0.0
 
+    def take_batch(self) -> list[dict[str, Any]]:
+        """The ticks queued now, waiting for the first up to the next timer round."""
+        wait = max(0.0, min(self._next_timer, self._next_status) - time.monotonic())
+        first = self.client.recv(wait)
+        if first is None:
+            return []
+        batch = [first]
+        while len(batch) < MAX_BATCH:
+            tick = self.client.recv(0)
+            if tick is None:
+                break
+            batch.append(tick)
+        return batch
+
     def step(self) -> bool:
-        """Handle one tick or timer round; returns whether a tick came."""
-        tick = self.client.recv(self.service.timer_interval)
+        """Handle one batch of ticks and the timer; returns whether ticks came."""
+        woke = time.monotonic()
+        batch = self.take_batch()
         now = datetime.now(CHINA_TZ)
-        if tick is not None:
-            self.ticks += 1
-            self._send(self.service.on_tick, tick, now)
+        if batch:
+            self.ticks += len(batch)
+            self.batches += 1
+            self._note_lag(batch[0])
+            on_tick = self.service.on_tick
+            for tick in batch:
+                self._send(on_tick, tick, now)
         mono = time.monotonic()
         if mono >= self._next_timer:
             self._next_timer = mono + self.service.timer_interval
@@ -208,7 +270,19 @@ class Runner:
         if mono >= self._next_status:
             self._next_status = mono + STATUS_INTERVAL
             self.sender.status(self.status())
-        return tick is not None
+            self.lag_max_ms = self.lag_ms
+        if batch and len(batch) < MAX_BATCH and not self.shutdown:
+            # Let the next ticks gather in the SUB queue (a full batch: more are waiting).
+            rest = self.cadence - (time.monotonic() - woke)
+            if rest > 0:
+                time.sleep(rest)
+        return bool(batch)
+
+    def _note_lag(self, oldest: dict[str, Any]) -> None:
+        stamp = oldest.get("recv_ns")
+        if isinstance(stamp, int) and stamp > 0:
+            self.lag_ms = max(0.0, (time.time_ns() - stamp) / 1e6)
+            self.lag_max_ms = max(self.lag_max_ms, self.lag_ms)
 
     def _send(self, handler: Any, *args: Any) -> None:
         try:
@@ -230,6 +304,10 @@ class Runner:
             "ts": time.time(),
             "service": self.service.name,
             "ticks": self.ticks,
+            "batches": self.batches,
+            "lag_ms": round(self.lag_ms, 1),
+            "lag_max_ms": round(self.lag_max_ms, 1),
+            "missed": self.client.gaps,
             "records": self.sender.sent,
             "dropped": self.sender.dropped,
             "errors": self.errors,
@@ -243,11 +321,11 @@ class Runner:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    # First, before any thread starts (they inherit it): a service may lag, a tick may not.
+    priority = lower_priority(args.priority)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    if args.nice > 0:
-        # On a busy machine the hub's tick path gets the CPU first: a service behind the
-        # stream only delays derived data (its SUB queue absorbs it), a hub behind delays ticks.
-        os.nice(args.nice)
+    if priority != args.priority:
+        log.warning("asked for CPU priority %s, running at %s", args.priority, priority)
     try:
         service = build_service(args)
     except (ValueError, OSError) as exc:
@@ -265,7 +343,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     client: HubClient[dict[str, Any]] = HubClient(
         HubAddress(args.pub, args.snapshot, server_key=server_key), service.topics(), context=ctx, curve=curve
     )
-    runner = Runner(service, client, sender)
+    runner = Runner(service, client, sender, cadence=max(0.0, args.cadence_ms) / 1000)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         runner.shutdown = True

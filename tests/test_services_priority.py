@@ -1,0 +1,156 @@
+"""A service process runs below the hub (a service may lag, a tick may not) and says how far
+behind it is: the real runner against a real ``TickHub`` on real ZeroMQ sockets."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import msgpack
+import pytest
+import zmq
+
+from aggregation.hub import TickHub
+from aggregation.wire import tick_frame
+from tests.hub_process import PROJECT
+from tests.zmq_helpers import free_port, tick_frames, wait_for
+
+
+class Hub:
+    """A real hub on its own thread, for a service process to read and publish into."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
+        self.snap_addr = f"tcp://127.0.0.1:{free_port()}"
+        self.ingest_addr = f"ipc://{tmp_path}/ingest.ipc"
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.hub = TickHub(
+            self.ingest_addr,
+            self.pub_addr.replace("127.0.0.1", "*"),
+            self.snap_addr,
+            f"ipc://{tmp_path}/control.ipc",
+            ctx=self.ctx,
+        )
+        self.lock = threading.Lock()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+        self.push: zmq.Socket[Any] = self.ctx.socket(zmq.PUSH)
+        self.push.setsockopt(zmq.LINGER, 0)
+        self.push.connect(self.ingest_addr)
+
+    def _loop(self) -> None:
+        while not self.stop.is_set():
+            with self.lock:
+                self.hub.poll(10)
+
+    def status_of(self, account: str) -> dict[str, Any]:
+        with self.lock:
+            return dict(self.hub.source(account.encode()).last_status)
+
+    def send_tick(self, vt_symbol: str, volume: float, recv_ns: int) -> None:
+        topic, key, body = tick_frames(vt_symbol, time.time_ns(), volume)
+        fields = msgpack.unpackb(body)
+        fields["recv_ns"] = recv_ns  # when the worker got it: the service's lag counts from here
+        self.push.send(tick_frame(b"sim-a", topic, key, msgpack.packb(fields)))
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(2)
+        self.push.close()
+        self.hub.close()
+        self.ctx.destroy(linger=0)
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> Iterator[Hub]:
+    running = Hub(tmp_path)
+    yield running
+    running.close()
+
+
+def start_service(hub: Hub, tmp_path: Path, *flags: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "services.runner",
+            "--calendar=sim",
+            f"--pub={hub.pub_addr}",
+            f"--snapshot={hub.snap_addr}",
+            f"--ingest={hub.ingest_addr}",
+            *flags,
+        ],
+        cwd=PROJECT,
+        env={k: v for k, v in os.environ.items() if k != "MDHUB_SERVICES_PRIORITY"},
+        stdout=(tmp_path / "service.log").open("wb"),
+        stderr=subprocess.STDOUT,
+    )
+
+
+@pytest.fixture
+def services() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        proc.terminate()
+        proc.wait(10)
+
+
+def thread_ids(pid: int) -> list[int]:
+    return [int(tid) for tid in os.listdir(f"/proc/{pid}/task")]
+
+
+@pytest.mark.parametrize(
+    ("flag", "policy", "nice"),
+    [
+        ("--priority=idle", os.SCHED_IDLE, 19),
+        ("--priority=nice", os.SCHED_OTHER, 19),
+        ("--priority=normal", os.SCHED_OTHER, os.getpriority(os.PRIO_PROCESS, 0)),
+    ],
+)
+def test_the_greeks_service_and_every_thread_it_starts_run_at_the_priority_asked(
+    hub: Hub, tmp_path: Path, services: list[subprocess.Popen[bytes]], flag: str, policy: int, nice: int
+) -> None:
+    # The Greeks service: its ZeroMQ I/O threads and numpy's are started after the runner
+    # lowers its priority, so they must have inherited it (the default is idle).
+    args = ["--service=greeks"] if flag == "--priority=idle" else ["--service=greeks", flag]
+    proc = start_service(hub, tmp_path, *args)
+    services.append(proc)
+    status = wait_for(lambda: hub.status_of("svc-greeks"), timeout=30)
+    assert status["pid"] == proc.pid
+    tids = thread_ids(proc.pid)
+    assert len(tids) >= 2, "no ZeroMQ I/O thread: the check below would only see the main thread"
+    assert {tid: os.sched_getscheduler(tid) for tid in tids} == dict.fromkeys(tids, policy)
+    assert {tid: os.getpriority(os.PRIO_PROCESS, tid) for tid in tids} == dict.fromkeys(tids, nice)
+
+
+def test_a_service_reads_in_batches_and_its_status_says_how_far_behind_it_is(
+    hub: Hub, tmp_path: Path, services: list[subprocess.Popen[bytes]]
+) -> None:
+    proc = start_service(hub, tmp_path, "--service=bars", "--intervals=5s", "--cadence-ms=200")
+    services.append(proc)
+    wait_for(lambda: hub.status_of("svc-bars").get("connected"), timeout=30)
+    # Ticks that reached their worker 3 s ago: the service handles them 3 s after that.
+    stale = time.time_ns() - 3_000_000_000
+    for n in range(400):
+        hub.send_tick("rb2705.SHFE", 1000.0 + n, stale)
+        time.sleep(0.001)  # a 200 ms cadence takes these ~0.4 s in a few batches, not 400 wakes
+    status = wait_for(lambda: (s := hub.status_of("svc-bars")).get("ticks", 0) >= 400 and s, timeout=15)
+    assert status["lag_max_ms"] >= 3000, status
+    assert 1 <= status["batches"] <= 20, status
+    assert status["missed"] == 0 and status["dropped"] == 0, status
+
+    # Fresh ticks: the lag reported falls back once the service is up to date.
+    for n in range(50):
+        hub.send_tick("rb2705.SHFE", 2000.0 + n, time.time_ns())
+    status = wait_for(
+        lambda: (s := hub.status_of("svc-bars"))["ticks"] >= 450 and s["lag_max_ms"] < 1000 and s
+    )
+    assert status["lag_ms"] < 1000, status
