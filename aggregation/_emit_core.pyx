@@ -25,7 +25,7 @@ falls back to the Python path when it is not built or ``MDHUB_PURE_PYTHON=1``.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from cpython.dict cimport PyDict_GetItem
+from cpython.dict cimport PyDict_GetItemWithError
 from cpython.float cimport PyFloat_AS_DOUBLE
 from cpython.list cimport PyList_GET_ITEM, PyList_GET_SIZE
 from cpython.object cimport PyObject, PyObject_Hash
@@ -153,6 +153,11 @@ cdef str OUTSIDE_SESSION = "outside_session"
 cdef str MALFORMED = "malformed"
 # What Cleanser.check_values and the fast paths count as malformed instead of raising.
 MALFORMED_ERRORS = (AttributeError, TypeError, ValueError, OverflowError, IndexError)
+
+
+cdef inline PyObject* dget(dict d, object key) except? NULL:
+    """A borrowed value or NULL (no exception save and restore, as ``PyDict_GetItem`` does)."""
+    return PyDict_GetItemWithError(d, key)
 
 
 cdef inline int64_t now_ns() noexcept nogil:
@@ -299,7 +304,7 @@ cdef class CleanseCore:
         self.refresh_session = cleanser._refresh_session
 
     cdef inline ContractState state_of(self, str vt_symbol):
-        cdef PyObject* found = PyDict_GetItem(self.contracts, vt_symbol)
+        cdef PyObject* found = dget(self.contracts, vt_symbol)
         cdef ContractState state
         if found != NULL and type(<object>found) is ContractState:
             return <ContractState>found
@@ -630,7 +635,7 @@ cdef class EmitCore:
             self.sender.send_tick(topic, self.key_bytes(v, dt), self.body_bytes(prefix, v, dt, recv))
             self.sent += 1
             return 0
-        found = PyDict_GetItem(self.heads, topic)
+        found = dget(self.heads, topic)
         if found == NULL:
             from aggregation.wire import tick_head
 
@@ -652,10 +657,11 @@ cdef class EmitCore:
             self.thread = ident
         rc = zmq_send(self.handle, buf, at, MDHUB_ZMQ_DONTWAIT)
         if rc < 0:
-            if zmq_errno() == EAGAIN:
-                self.sender.dropped += 1
-                return 0
-            raise zmq.ZMQError(zmq_errno())
+            if zmq_errno() != EAGAIN:
+                raise zmq.ZMQError(zmq_errno())
+            # A full queue (or no hub): dropped and counted, as Sender.send_tick does; the
+            # tick still counts as sent by the emitter, as the Python path counts it.
+            self.sender.dropped += 1
         self.sent += 1
         return 0
 
@@ -778,38 +784,38 @@ cdef class CtpDepthCore:
         cdef EmitCore emit = self.emit
         if type(data) is not dict:
             return self.path.on_depth_py(data)
-        found = PyDict_GetItem(data, "UpdateTime")
+        found = dget(data, "UpdateTime")
         if found == NULL or type(<object>found) is not str:
             return self.path.on_depth_py(data)
         update_time = <str>found
         if not update_time:
             return None  # vn.py: a record without a time stamp is no tick
-        found = PyDict_GetItem(data, "InstrumentID")
+        found = dget(data, "InstrumentID")
         if found == NULL or type(<object>found) is not str:
             return self.path.on_depth_py(data)
         symbol = <str>found
-        found = PyDict_GetItem(self.contract_map, symbol)
+        found = dget(self.contract_map, symbol)
         if found == NULL or <object>found is None:
             return None  # vn.py: nothing before the contract is known
         contract = <object>found
-        found = PyDict_GetItem(self.meta, symbol)
+        found = dget(self.meta, symbol)
         if found == NULL or (<tuple>found)[0] is not contract:
             return self.path.on_depth_py(data)  # it builds the contract's meta
         meta = <tuple>found
-        found = PyDict_GetItem(data, "UpdateMillisec")
+        found = dget(data, "UpdateMillisec")
         if found == NULL or type(<object>found) is not int:
             return self.path.on_depth_py(data)
         millis = PyLong_AsLongLongAndOverflow(<object>found, &overflow)
         if overflow or not (0 <= millis <= 999):
             return self.path.on_depth_py(data)
         if self.sopt:
-            found = PyDict_GetItem(data, "TradingDay")
+            found = dget(data, "TradingDay")
             if found == NULL or type(<object>found) is not str:
                 return self.path.on_depth_py(data)
             date = <str>found
             fraction = millis // 100 * 100_000_000
         else:
-            found = PyDict_GetItem(data, "ActionDay")
+            found = dget(data, "ActionDay")
             if found == NULL or type(<object>found) is not str:
                 return self.path.on_depth_py(data)
             date = <str>found
@@ -826,7 +832,7 @@ cdef class CtpDepthCore:
             if key is None:
                 v.obj[i] = <PyObject*>INT_ZERO
                 continue
-            found = PyDict_GetItem(data, key)
+            found = dget(data, key)
             if found == NULL:
                 return self.path.on_depth_py(data)
             v.obj[i] = found
@@ -878,12 +884,14 @@ cdef class SimDeliverCore:
     cdef EmitCore emit
     cdef object path
     cdef dict meta
+    cdef dict by_symbol
     cdef tuple fields
 
     def __init__(self, path, EmitCore emit) -> None:
         self.emit = emit
         self.path = path
         self.meta = path._meta
+        self.by_symbol = {}
         self.fields = NUMBER_FIELDS
 
     def deliver(self, snap):
@@ -895,18 +903,28 @@ cdef class SimDeliverCore:
         cdef tuple meta
         if type(snap) is not dict:
             return self.path.deliver_py(snap)
-        found = PyDict_GetItem(snap, "datetime")
-        if found == NULL or not small_time(<object>found, &stamp) or PyDict_GetItem(snap, "localtime") != NULL:
+        found = dget(snap, "datetime")
+        if found == NULL or not small_time(<object>found, &stamp) or dget(snap, "localtime") != NULL:
             return self.path.deliver_py(snap)
-        symbol = snap.get("symbol")
+        # symbol → (exchange, name, meta): no (symbol, exchange, name) tuple per snapshot.
+        found = dget(snap, "symbol")
+        if found == NULL:
+            return self.path.deliver_py(snap)
+        symbol = <object>found
+        found = dget(self.by_symbol, symbol) if type(symbol) is str else NULL
         exchange = snap.get("exchange")
         name = snap.get("name")
-        found = PyDict_GetItem(self.meta, (symbol, exchange, name))
-        if found == NULL:
-            return self.path.deliver_py(snap)  # it builds the contract's meta (or refuses)
-        meta = <tuple>found
+        if found == NULL or (<tuple>found)[0] != exchange or (<tuple>found)[1] != name:
+            found = dget(self.meta, (symbol, exchange, name))
+            if found == NULL:
+                return self.path.deliver_py(snap)  # it builds the contract's meta (or refuses)
+            if type(symbol) is str and type(exchange) is str and type(name) is str:
+                self.by_symbol[symbol] = (exchange, name, <tuple>found)
+            meta = <tuple>found
+        else:
+            meta = <tuple>(<tuple>found)[2]
         for i in range(N):
-            found = PyDict_GetItem(snap, self.fields[i])
+            found = dget(snap, self.fields[i])
             if found == NULL:
                 return self.path.deliver_py(snap)
             v.obj[i] = found

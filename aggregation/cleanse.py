@@ -86,13 +86,15 @@ class Cleanser:
     clock_ns: Callable[[], int] = time.time_ns
     drops: Counter[str] = field(default_factory=Counter)
     _contracts: dict[str, Any] = field(default_factory=dict)
+    # False: the Python rules even where the compiled ones are built (to compare them).
+    compiled: bool = field(default=True, repr=False)
     # The compiled rules (None: the Python ones); they read the settings above, so setting
     # one of them afterwards tells the core (``__setattr__``).
     _core: Any = field(default=None, init=False, repr=False, compare=False)
     _passed: int = field(default=0, init=False, repr=False)
 
     def __post_init__(self) -> None:
-        if emit_core.COMPILED:
+        if self.compiled and emit_core.COMPILED:
             self._core = emit_core.core_module.CleanseCore(self)
             self.check_values = self._core.check_values  # type: ignore[method-assign]
             self._check = self._core.rule  # type: ignore[method-assign]

@@ -4,7 +4,9 @@ path makes, for the same record: the real pinned CtpGateway/SoptGateway md API c
 on records the loopback front builds (``depth_fields``) with each of its quirks — DBL_MAX,
 DCE and CZCE dates, empty book levels, the 5-level book rule, CZCE whole seconds — and then
 on records hypothesis bends further (empty values, odd milliseconds, bad stamps). The
-compiled codec and its pure-Python twin are both held to it.
+compiled path (aggregation/_emit_core.pyx: one C call from the record to the frame) and the
+Python one (``MDHUB_PURE_PYTHON=1``) are both held to it; the compiled codec is compared with
+its pure-Python twin in either mode.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from aggregation import tick_codec, tick_codec_py
+from aggregation import emit_core, tick_codec_py
 from aggregation.cleanse import Cleanser
 from aggregation.wire import NUMBER_FIELDS
 from bench.stream import CaptureSender
@@ -55,6 +57,9 @@ class Pair:
         self.fast = cls(spec, TickEmitter(self.fast_sender, self.fast_cleanser))
         assert self.fast.fast_path is not None  # type: ignore[attr-defined]
         assert self.slow.fast_path is None  # type: ignore[attr-defined]
+        # The path under test: the compiled one wherever it is built (CI builds it).
+        compiled_path = self.fast.fast_path.on_depth != self.fast.fast_path.on_depth_py  # type: ignore[attr-defined]
+        assert compiled_path == emit_core.COMPILED
 
     def reset(self) -> None:
         """Forget each contract's last volume and time (the rules' state), on both paths."""
@@ -206,9 +211,19 @@ def test_any_bent_record_gives_the_same_frame_or_none_on_both_paths(
     same_frames(slow, fast)
 
 
+def compiled_codec() -> Any:
+    """The compiled codec itself, also under ``MDHUB_PURE_PYTHON=1`` (which only stops the
+    worker from using it)."""
+    try:
+        from aggregation import _tick_codec  # type: ignore[attr-defined]
+    except ImportError:
+        pytest.fail("the compiled codec is not built: python -m aggregation.build_ext")
+    return _tick_codec
+
+
 @pytest.mark.parametrize("seed", range(5))
 def test_compiled_codec_and_its_python_twin_write_the_same_bytes(seed: int) -> None:
-    assert tick_codec.COMPILED, "the compiled codec is not built: python -m aggregation.build_ext"
+    codec = compiled_codec()
     rng = random.Random(seed)
     prefix = tick_codec_py.body_prefix("rb2601", "SHFE", "螺纹钢" * seed)
     pool: list[Any] = [
@@ -250,21 +265,22 @@ def test_compiled_codec_and_its_python_twin_write_the_same_bytes(seed: int) -> N
         numbers = [rng.choice(pool) for _ in NUMBER_FIELDS]
         dt_ns, recv_ns = rng.choice([0, -5, 2**62, time.time_ns()]), time.time_ns()
         local = rng.choice([None, 5, time.time_ns()])
-        compiled = tick_codec.encode_body(prefix, numbers, dt_ns, local, recv_ns)
+        compiled = codec.encode_body(prefix, numbers, dt_ns, local, recv_ns)
         assert compiled == tick_codec_py.encode_body(prefix, numbers, dt_ns, local, recv_ns)
     for value in (2**64, -(2**63) - 1):
         with pytest.raises(OverflowError):
             tick_codec_py.encode_body(prefix, [value] * len(NUMBER_FIELDS), 0, None, 0)
         with pytest.raises(OverflowError):
-            tick_codec.encode_body(prefix, [value] * len(NUMBER_FIELDS), 0, None, 0)
+            codec.encode_body(prefix, [value] * len(NUMBER_FIELDS), 0, None, 0)
 
 
 def test_compiled_ctp_numbers_match_the_python_twin() -> None:
+    codec = compiled_codec()
     for quirks in QUIRKS:
         for record in records(FUTURES + OPTIONS, quirks, rounds=1):
             for sopt in (False, True):
-                assert tick_codec.ctp_numbers(record, sopt) == tick_codec_py.ctp_numbers(record, sopt)
-                assert [type(v) for v in tick_codec.ctp_numbers(record, sopt)] == [
+                assert codec.ctp_numbers(record, sopt) == tick_codec_py.ctp_numbers(record, sopt)
+                assert [type(v) for v in codec.ctp_numbers(record, sopt)] == [
                     type(v) for v in tick_codec_py.ctp_numbers(record, sopt)
                 ]
 
@@ -302,7 +318,7 @@ def test_the_sim_kinds_fast_path_frames_are_the_tickdata_paths() -> None:
     )
 )
 def test_compiled_stateless_rules_match_the_python_twin(changes: dict[int, Any]) -> None:
-    assert tick_codec.COMPILED, "the compiled codec is not built: python -m aggregation.build_ext"
+    codec = compiled_codec()
     numbers: list[Any] = [float(100 + i) for i in range(len(NUMBER_FIELDS))]
     for index, value in changes.items():
         numbers[index] = value
@@ -314,7 +330,7 @@ def test_compiled_stateless_rules_match_the_python_twin(changes: dict[int, Any])
         except Exception as exc:  # noqa: BLE001 - the same error type on both is the point
             return ("raised", type(exc))
 
-    compiled = outcome(tick_codec.stateless_rule, compiled_numbers)
+    compiled = outcome(codec.stateless_rule, compiled_numbers)
     twin = outcome(tick_codec_py.stateless_rule, twin_numbers)
     if compiled[0] == "rule" and compiled[1] is None:
         assert [repr(v) for v in compiled_numbers] == [repr(v) for v in twin_numbers]
