@@ -912,8 +912,8 @@ cdef class SimDeliverCore:
             return self.path.deliver_py(snap)
         symbol = <object>found
         found = dget(self.by_symbol, symbol) if type(symbol) is str else NULL
-        exchange = snap.get("exchange")
-        name = snap.get("name")
+        exchange = (<dict>snap).get("exchange")
+        name = (<dict>snap).get("name")
         if found == NULL or (<tuple>found)[0] != exchange or (<tuple>found)[1] != name:
             found = dget(self.meta, (symbol, exchange, name))
             if found == NULL:
