@@ -4,6 +4,7 @@ underlying's volatility smile, both asked of the running hub (``monitoring.hub_r
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 
 from django.conf import settings
@@ -13,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from aggregation.curve import internal_key_file, read_internal_keys
 from monitoring.hub_records import MAX_BARS, HubEndpoints, recent_bars, smile
 from webbase.live_state import ENGINE_STATES
 
@@ -75,6 +77,12 @@ class SmilePointSerializer(serializers.Serializer[dict[str, Any]]):
     put_iv = serializers.FloatField(allow_null=True)
     call = serializers.CharField(allow_null=True, help_text="The call's vt_symbol.")
     put = serializers.CharField(allow_null=True)
+    call_reason = serializers.CharField(
+        allow_null=True,
+        help_text="Why the call has no IV (the Greeks service's reason: no quote, no underlying "
+        "price, price below intrinsic value, ...); null when it has one or is not listed.",
+    )
+    put_reason = serializers.CharField(allow_null=True, help_text="Why the put has no IV.")
 
 
 class SmileExpirySerializer(serializers.Serializer[dict[str, Any]]):
@@ -90,9 +98,17 @@ class SmileSerializer(serializers.Serializer[dict[str, Any]]):
     expiries = SmileExpirySerializer(many=True)
 
 
-def hub_endpoints() -> HubEndpoints:
+def hub_endpoints() -> HubEndpoints | None:
+    """Where the hub answers, and as whom; None: CURVE is on and the hub has not written its
+    internal client's key file yet (it does at start), so it cannot be asked."""
     recovery = settings.MDHUB_RECOVERY_ADDR if settings.MDHUB_JOURNAL else None
-    return HubEndpoints(settings.MDHUB_SNAPSHOT_ADDR, recovery or None)
+    curve = None
+    if settings.MDHUB_CURVE:
+        try:
+            curve = read_internal_keys(internal_key_file(Path(settings.MDHUB_CURVE_KEY_FILE)))
+        except ValueError:
+            return None
+    return HubEndpoints(settings.MDHUB_SNAPSHOT_ADDR, recovery or None, curve)
 
 
 _BAR_FIELDS = tuple(BarSerializer().fields)
@@ -111,7 +127,8 @@ class BarsView(APIView):
         query = BarsQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         symbol, interval = query.validated_data["symbol"], query.validated_data["interval"]
-        bars = recent_bars(hub_endpoints(), symbol, interval, query.validated_data["limit"])
+        hub = hub_endpoints()
+        bars = recent_bars(hub, symbol, interval, query.validated_data["limit"]) if hub else None
         rows = [
             {name: bar.get(name) for name in _BAR_FIELDS}
             for bar in bars or []
@@ -140,7 +157,8 @@ class SmileView(APIView):
         query = SmileQuerySerializer(data=request.query_params)
         query.is_valid(raise_exception=True)
         underlying = query.validated_data["underlying"]
-        expiries = smile(hub_endpoints(), underlying)
+        hub = hub_endpoints()
+        expiries = smile(hub, underlying) if hub else None
         return Response(
             {
                 "hub": "offline" if expiries is None else "online",

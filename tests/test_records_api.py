@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 from typing import Any as SettingsWrapper  # pytest-django has no public type for it
 
@@ -87,6 +88,7 @@ def test_the_smile_of_an_underlying_has_iv_by_strike_near_the_simulators(
     assert point["call_iv"] == pytest.approx(0.18, abs=0.03) and point["put_iv"] == pytest.approx(
         0.18, abs=0.03
     )
+    assert point["call_reason"] is None and point["put_reason"] is None  # an IV: nothing to explain
     assert alice_api.get("/api/smile?underlying=rb2705.SHFE").json()["expiries"] == []
 
 
@@ -101,3 +103,21 @@ def test_bad_queries_say_what_is_wrong_and_an_offline_hub_answers_empty(
     body = alice_api.get("/api/bars?symbol=rb2705.SHFE").json()
     assert body == {"hub": "offline", "symbol": "rb2705.SHFE", "interval": "1m", "bars": []}
     assert alice_api.get("/api/smile?underlying=IF2612.CFFEX").json()["hub"] == "offline"
+
+
+def test_with_curve_on_the_api_asks_as_the_hubs_internal_client_or_answers_offline(
+    alice_api: APIClient, settings: SettingsWrapper, tmp_path: Path
+) -> None:
+    from aggregation.curve import CurveKeys, internal_key_file, write_internal_keys
+    from monitoring.records_views import hub_endpoints
+
+    settings.MDHUB_CURVE = True
+    settings.MDHUB_CURVE_KEY_FILE = tmp_path / "curve" / "server.key"
+    # The hub has not started yet: no key file, so nobody to ask as; offline, not a 500.
+    assert hub_endpoints() is None
+    assert alice_api.get("/api/smile?underlying=IF2612.CFFEX").json()["hub"] == "offline"
+    server = CurveKeys.generate()
+    internal = write_internal_keys(internal_key_file(settings.MDHUB_CURVE_KEY_FILE), server.public)
+    hub = hub_endpoints()
+    assert hub is not None and hub.curve is not None
+    assert hub.curve[0].public == internal.public and hub.curve[1] == server.public
