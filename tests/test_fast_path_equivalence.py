@@ -148,6 +148,27 @@ def test_sopt_fast_path_frames_are_the_vnpy_paths_for_every_front_quirk(
     same_frames(slow, fast)
 
 
+@pytest.mark.parametrize("update_time", ["10:00:01", "23:59:59", "00:00:00", "9:05:03", "12:00", "ab:cd:ef"])
+def test_a_dce_tick_is_dated_and_leaves_current_date_as_on_the_vnpy_path(
+    pairs: dict[str, Pair], update_time: str
+) -> None:
+    """DCE ticks (and any without ActionDay) take their date from ``ExchangeDate``: the
+    compiled path reads the day's dates in C and asks Python only for a new day or a stamp
+    that is not ``HH:MM:SS`` digits."""
+    pair = pairs["ctp"]
+    pair.reset()
+    dce = [p for p in FUTURES if p.exchange == "DCE"][:1]
+    assert dce
+    for action_day in ("", "20250101"):
+        record = records(dce, Quirks(), rounds=1)[0]
+        record["UpdateTime"], record["ActionDay"] = update_time, action_day
+        pair.slow.gateway.md_api.current_date = pair.fast.gateway.md_api.current_date = ""  # type: ignore[attr-defined]
+        slow, fast = pair.feed(record)
+        same_frames(slow, fast)
+        assert pair.fast.gateway.md_api.current_date == pair.slow.gateway.md_api.current_date  # type: ignore[attr-defined]
+        assert pair.fast.gateway.md_api.current_date == pair.fast.exchange_date.for_time(update_time)  # type: ignore[attr-defined]
+
+
 def test_empty_levels_become_zero_and_the_deep_book_follows_the_five_level_rule(
     pairs: dict[str, Pair],
 ) -> None:
