@@ -574,14 +574,16 @@ cdef class EmitCore:
     cdef object slow_encode
     cdef object slow_key
 
-    def __init__(self, sender, CleanseCore cleanse) -> None:
+    def __init__(self, sender, CleanseCore cleanse, bint direct) -> None:
+        """``direct``: ``sender`` is a plain ``gateways.kinds.base.Sender`` (its ``_socket``,
+        ``_heads``, ``dropped``), so frames go to ``zmq_send`` here; else its ``send_tick``
+        (a test's capturing sender) is called."""
         from aggregation.tick_codec import encode_body
         from aggregation.wire import content_hash_key
-        from gateways.kinds.base import Sender
 
         self.cleanse = cleanse
         self.sender = sender
-        self.direct = type(sender).send_tick is Sender.send_tick
+        self.direct = direct
         self.heads = sender._heads if self.direct else {}
         self.account = sender.account
         self.thread = 0
@@ -713,9 +715,10 @@ cdef class CtpDepthCore:
     cdef str last_time
     cdef int64_t last_second_ns
 
-    def __init__(self, path, EmitCore emit) -> None:
-        from gateways.exchange_date import ExchangeDate
-
+    def __init__(self, path, EmitCore emit, exchange_date=None) -> None:
+        """``exchange_date``: the ``gateways.exchange_date.ExchangeDate`` whose ``for_time``
+        is ``path.date_for``, when it runs on the system clock (its day is then read here),
+        else None (``path.date_for`` is called)."""
         self.emit = emit
         self.path = path
         self.contract_map = path.contract_map
@@ -724,14 +727,9 @@ cdef class CtpDepthCore:
         self.date_for = path.date_for
         self.md_api = path.md_api
         self.sopt = path.sopt
-        owner = getattr(self.date_for, "__self__", None)
         self.exchange_date = None
-        if (
-            type(owner) is ExchangeDate
-            and getattr(self.date_for, "__func__", None) is ExchangeDate.for_time
-            and owner.clock_ns is system_clock
-        ):
-            self.exchange_date = owner
+        if exchange_date is not None and exchange_date.clock_ns is system_clock:
+            self.exchange_date = exchange_date
         self.day_start_ns = 0
         self.dates = None
         self.last_date = None

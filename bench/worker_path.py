@@ -27,7 +27,7 @@ from typing import Any
 
 import zmq
 
-from aggregation import tick_codec
+from aggregation import emit_core, tick_codec
 from aggregation.cleanse import Cleanser
 from gateways.kinds.base import Sender, TickEmitter
 from gateways.loopback.front import Quirks, depth_fields
@@ -128,7 +128,10 @@ def main() -> None:
         drainer.join()
         pull.close()
     ctx.destroy(linger=0)
-    print(f"compiled codec: {tick_codec.COMPILED}; {args.contracts} contracts x {args.rounds} rounds")
+    print(
+        f"compiled codec: {tick_codec.COMPILED}, compiled emit core: {emit_core.COMPILED}; "
+        f"{args.contracts} contracts x {args.rounds} rounds"
+    )
     for name, values in results.items():
         runs = [round(v, 2) for v in values]
         print(

@@ -119,7 +119,8 @@ class TickEmitter:
         self._sent = sent
         cleanse_core = cleanser._core
         if cleanse_core is not None:
-            self.core = emit_core.core_module.EmitCore(sender, cleanse_core)
+            direct = type(sender).send_tick is Sender.send_tick  # not a test's capturing one
+            self.core = emit_core.core_module.EmitCore(sender, cleanse_core, direct)
             self.core.received, self.core.sent = received, sent
             self.emit_numbers = self.core.emit_numbers  # type: ignore[method-assign]
 

@@ -32,6 +32,7 @@ from aggregation import emit_core
 from aggregation.exchange_time import CHINA_TZ
 from aggregation.tick_codec import body_prefix, ctp_numbers
 from aggregation.wire import NUMBER_FIELDS, datetime_ns, topic_for
+from gateways.exchange_date import ExchangeDate
 from gateways.kinds.base import TickEmitter
 
 # (date, time) → epoch ns: CTP sends one UpdateTime for a whole round of contracts, so one
@@ -89,7 +90,10 @@ class CtpRecordPath:
         self._meta: dict[str, tuple[Any, str, bytes, bytes, bool]] = {}
         self.on_depth: Callable[[dict[str, Any]], None] = self.on_depth_py
         if emitter.core is not None:
-            self.on_depth = emit_core.core_module.CtpDepthCore(self, emitter.core).on_depth
+            # The kind's ExchangeDate: its day's dates are then read in C (see its for_time).
+            owner = getattr(date_for, "__self__", None)
+            exchange_date = owner if getattr(date_for, "__func__", None) is ExchangeDate.for_time else None
+            self.on_depth = emit_core.core_module.CtpDepthCore(self, emitter.core, exchange_date).on_depth
 
     def on_depth_py(self, data: dict[str, Any]) -> None:
         recv_ns = _time_ns()
