@@ -7,7 +7,7 @@ import { NativeSelect } from "@/components/ui/native-select";
 import { usePolled } from "@/hooks/use-polled";
 import { getBars, getSmile } from "@/lib/api";
 import { EXCHANGE_TIME_NOTE, formatClock } from "@/lib/format";
-import type { Bar, SmileExpiry } from "@/lib/types";
+import type { Bar, SmileExpiry, SmilePoint } from "@/lib/types";
 
 /** The intervals the chart offers: 1 minute by default; seconds bars where the hub makes them. */
 export const CHART_INTERVALS = ["1m", "5m", "5s", "2s"] as const;
@@ -29,6 +29,19 @@ export function smileRows(expiry: SmileExpiry) {
   return expiry.points.map((point) => ({ strike: point.strike, call: pct(point.call_iv), put: pct(point.put_iv) }));
 }
 
+/** IV as a percent with two decimals, or a dash. */
+export function formatIv(value: number | null): string {
+  return value === null ? "—" : `${(value * 100).toFixed(2)} %`;
+}
+
+/** Why the options at a strike have no IV, in words: "call IO2612-C-4600.CFFEX: no quote". */
+export function noIvNotes(point: SmilePoint): string[] {
+  const notes: string[] = [];
+  if (point.call && point.call_iv === null) notes.push(`call ${point.call}: ${point.call_reason ?? "no IV"}`);
+  if (point.put && point.put_iv === null) notes.push(`put ${point.put}: ${point.put_reason ?? "no IV"}`);
+  return notes;
+}
+
 const SMILE_COLORS = ["#60a5fa", "#f472b6", "#34d399", "#fbbf24", "#a78bfa", "#f87171"];
 
 /** A contract's live bar chart and, when options are written on it, its volatility smile. */
@@ -45,6 +58,7 @@ export function ContractDetail({
   const smile = usePolled((signal) => getSmile(symbol, signal), 3000, symbol);
   const rows = barRows(bars.data?.bars ?? []);
   const expiries = smile.data?.expiries ?? [];
+  const last = bars.data?.bars.at(-1);
   return (
     <div className="grid gap-4 lg:grid-cols-2">
       <Card data-testid="bar-chart">
@@ -77,6 +91,22 @@ export function ContractDetail({
               No closed {interval} bar yet (the bar service publishes a bar when it closes).
             </p>
           ) : null}
+          {last ? (
+            <p
+              className="text-muted-foreground mb-2 text-xs tabular-nums"
+              data-testid="last-bar"
+              data-start={last.datetime}
+              data-open={last.open_price}
+              data-high={last.high_price}
+              data-low={last.low_price}
+              data-close={last.close_price}
+            >
+              Last bar {formatClock(last.datetime / 1e9).slice(0, 8)}–{formatClock(last.end / 1e9).slice(0, 8)}{" "}
+              {EXCHANGE_TIME_NOTE}: O {last.open_price} H {last.high_price} L {last.low_price} C {last.close_price} · volume{" "}
+              {last.volume}
+              {last.flat ? " · flat (no trade)" : ""}
+            </p>
+          ) : null}
           {rows.length ? (
             <div className="h-64" data-testid="bar-count" data-count={rows.length}>
               <ResponsiveContainer width="100%" height="100%">
@@ -95,6 +125,12 @@ export function ContractDetail({
           ) : null}
         </CardContent>
       </Card>
+      {smile.data?.hub === "online" && expiries.length === 0 ? (
+        <p className="text-muted-foreground text-sm" data-testid="no-smile">
+          No option on {symbol} has Greeks from the hub: none in the stream is written on it, or the Greeks service
+          (MDHUB_SERVICES) is off.
+        </p>
+      ) : null}
       {expiries.length ? (
         <Card data-testid="smile-chart">
           <CardHeader>
@@ -125,6 +161,33 @@ export function ContractDetail({
                     </LineChart>
                   </ResponsiveContainer>
                 </div>
+                <table className="mt-2 w-full text-xs tabular-nums">
+                  <caption className="sr-only">Implied volatility by strike, expiry {expiry.expiry}</caption>
+                  <thead>
+                    <tr className="text-muted-foreground text-left">
+                      <th scope="col" className="font-normal">Strike</th>
+                      <th scope="col" className="font-normal">Call IV</th>
+                      <th scope="col" className="font-normal">Put IV</th>
+                      <th scope="col" className="font-normal">Why no IV</th>
+                    </tr>
+                  </thead>
+                  <tbody>
+                    {expiry.points.map((point) => (
+                      <tr
+                        key={point.strike}
+                        data-testid="smile-point"
+                        data-strike={point.strike}
+                        data-call-iv={point.call_iv ?? ""}
+                        data-put-iv={point.put_iv ?? ""}
+                      >
+                        <td>{point.strike}</td>
+                        <td>{formatIv(point.call_iv)}</td>
+                        <td>{formatIv(point.put_iv)}</td>
+                        <td data-testid="no-iv-reason">{noIvNotes(point).join("; ")}</td>
+                      </tr>
+                    ))}
+                  </tbody>
+                </table>
               </div>
             ))}
           </CardContent>

@@ -1,5 +1,6 @@
 "use client";
 
+import { usePathname, useRouter, useSearchParams } from "next/navigation";
 import { useState } from "react";
 
 import { ContractDetail } from "@/components/contract-detail";
@@ -17,8 +18,17 @@ const PAGE = 50;
 export function ContractsTable() {
   const [search, setSearch] = useState("");
   const [offset, setOffset] = useState(0);
-  // The contract whose chart (and smile) shows: chosen by clicking its row.
-  const [selected, setSelected] = useState<string | null>(null);
+  // The contract whose chart (and smile) shows: chosen by clicking its row, or named in the
+  // URL (?symbol=IF2612.CFFEX), so a chart can be linked to, also for an underlying that has
+  // no row (an ETF the hub does not receive, whose options it prices).
+  const router = useRouter();
+  const pathname = usePathname();
+  const params = useSearchParams();
+  const [selected, setSelectedState] = useState<string | null>(params.get("symbol") || null);
+  function setSelected(symbol: string) {
+    setSelectedState(symbol);
+    router.replace(`${pathname}?${new URLSearchParams({ symbol })}`, { scroll: false });
+  }
   const [barInterval, setBarInterval] = useState("1m");
   const { data, error } = usePolled(
     (signal) => getContracts({ q: search, limit: PAGE, offset }, signal),

@@ -337,6 +337,8 @@ export interface SmilePoint {
   put_iv: number | null;
   call: string | null;
   put: string | null;
+  call_reason: string | null; // why the call has no IV (the Greeks service's words)
+  put_reason: string | null;
 }
 
 export interface SmileExpiry {

@@ -155,7 +155,40 @@ export MDHUB_SIM_RATE="${MDHUB_SIM_RATE:-4}"
 export MDHUB_RESTART_COOLDOWN="${MDHUB_RESTART_COOLDOWN:-0.5}"
 export MDHUB_RESTART_GRACE="${MDHUB_RESTART_GRACE:-1}"
 export PYTHONUNBUFFERED=1
+# The data services on (e2e/contract-chart-smile.test.mjs): bars, with 2-second ones so a
+# chart fills within a test, and Greeks over the sim's option chains; 42 contracts list
+# IF2612's at-the-money IO pair and the SSE 50ETF pair (docs/services.md).
+export MDHUB_SERVICES="${MDHUB_SERVICES:-bars,greeks}"
+export MDHUB_BARS_INTERVALS="${MDHUB_BARS_INTERVALS:-2s,1m,5m}"
+export MDHUB_BARS_GRACE_MS="${MDHUB_BARS_GRACE_MS:-500}"
+export MDHUB_SIM_CONTRACTS="${MDHUB_SIM_CONTRACTS:-42}"
 mkdir -p "$MDHUB_RUN_DIR"
+# SSE option codes (90261210) do not say what they are: the Greeks service reads them from a
+# contract table (MDHUB_OPTION_CONTRACTS), here the sim's own terms for today's universe.
+# Their ETF is never published by the sim, so their IV cannot be found ("no underlying
+# price"): the page must say so.
+if [ -z "${MDHUB_OPTION_CONTRACTS:-}" ]; then
+  export MDHUB_OPTION_CONTRACTS="$workdir/option-contracts.json"
+  (cd "$root" && "$python" - "$MDHUB_SIM_CONTRACTS" "$MDHUB_OPTION_CONTRACTS" <<'PY'
+import json, sys
+from gateways.simexchange import contract_universe
+rows = [
+    {
+        "symbol": p.symbol,
+        "exchange": p.exchange,
+        "underlying": p.terms.underlying,
+        "option_type": "C" if p.terms.call else "P",
+        "strike": p.terms.strike,
+        "expiry": p.terms.expiry.isoformat(),
+    }
+    for p in contract_universe(int(sys.argv[1]))
+    if p.terms is not None and p.exchange in ("SSE", "SZSE")
+]
+with open(sys.argv[2], "w") as out:
+    json.dump(rows, out)
+PY
+  )
+fi
 
 cd "$root"
 "$python" manage.py migrate --noinput >"$workdir/migrate.log" 2>&1 || {

@@ -197,6 +197,8 @@ const SMILE_POINT_FIELDS = {
   put_iv: "required|null",
   call: "required|null",
   put: "required|null",
+  call_reason: "required|null",
+  put_reason: "required|null",
 } as const satisfies FieldTable<SmilePoint>;
 const SMILE_EXPIRY_FIELDS = {
   expiry: "required",
