@@ -161,7 +161,7 @@ export function ContractDetail({
                     </LineChart>
                   </ResponsiveContainer>
                 </div>
-                <table className="mt-2 w-full text-xs tabular-nums">
+                <table className="mt-2 w-full text-xs tabular-nums [&_td]:pr-3 [&_th]:pr-3">
                   <caption className="sr-only">Implied volatility by strike, expiry {expiry.expiry}</caption>
                   <thead>
                     <tr className="text-muted-foreground text-left">
