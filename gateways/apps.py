@@ -7,3 +7,4 @@ class GatewaysConfig(AppConfig):
 
     def ready(self) -> None:
         from gateways import checks  # noqa: F401 - registers the system checks
+        from gateways.depthtee import checks as depth_tee_checks  # noqa: F401 - the depth tee's
