@@ -126,7 +126,10 @@ def sim_calendar() -> Any:
 
 def build_service(args: argparse.Namespace) -> Service:
     calendar = sim_calendar() if args.calendar == "sim" else load_calendar(args.calendar)
-    topics = tuple(t.strip() for t in args.topics.split(",") if t.strip()) or ("tick.",)
+    spec = args.topics
+    if spec is None:
+        spec = os.environ.get(f"MDHUB_{args.service.upper()}_TOPICS", "")
+    topics = tuple(t.strip() for t in spec.split(",") if t.strip()) or ("tick.",)
     if args.service == "bars":
         intervals = tuple(i.strip() for i in args.intervals.split(",") if i.strip())
         clock = SessionClock(calendar, grace=_ms(args.grace_ms))
@@ -178,9 +181,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--contracts", default=os.environ.get("MDHUB_OPTION_CONTRACTS", ""))
     p.add_argument(
         "--topics",
-        default="tick.",
-        help="what to read, as HubClient topics (products, contracts, prefixes), comma-separated: "
-        "fewer topics, less for the hub to send (Greeks: the option products and their underlyings)",
+        default=None,
+        help="what to read, as HubClient topics (products, contracts, prefixes), comma-separated "
+        "(default MDHUB_BARS_TOPICS / MDHUB_GREEKS_TOPICS, else everything): fewer topics, less "
+        "for the hub to send (Greeks: the option products and their underlyings, IO,IF,MO,IM)",
     )
     p.add_argument(
         "--priority",
@@ -341,7 +345,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx: zmq.Context[Any] = zmq.Context()
     sender = RecordSender(ctx, args.ingest, args.account or f"svc-{args.service}")
     client: HubClient[dict[str, Any]] = HubClient(
-        HubAddress(args.pub, args.snapshot, server_key=server_key), service.topics(), context=ctx, curve=curve
+        HubAddress(args.pub, args.snapshot, server_key=server_key),
+        service.topics(),
+        context=ctx,
+        curve=curve,
     )
     runner = Runner(service, client, sender, cadence=max(0.0, args.cadence_ms) / 1000)
 

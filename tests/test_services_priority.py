@@ -154,3 +154,17 @@ def test_a_service_reads_in_batches_and_its_status_says_how_far_behind_it_is(
         lambda: (s := hub.status_of("svc-bars"))["ticks"] >= 450 and s["lag_max_ms"] < 1000 and s
     )
     assert status["lag_ms"] < 1000, status
+
+
+def test_a_service_reads_only_the_topics_it_is_given_by_flag_or_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Fewer topics, fewer ticks for the hub to send it: the Greeks service of an IO desk.
+    from services.runner import build_service, parser
+
+    flagged = build_service(parser().parse_args(["--service=greeks", "--calendar=sim", "--topics=IO, IF"]))
+    assert flagged.topics() == ["IO", "IF"]
+    monkeypatch.setenv("MDHUB_BARS_TOPICS", "rb,hc")
+    assert build_service(parser().parse_args(["--service=bars", "--calendar=sim"])).topics() == ["rb", "hc"]
+    monkeypatch.delenv("MDHUB_BARS_TOPICS")
+    assert build_service(parser().parse_args(["--service=bars", "--calendar=sim"])).topics() == ["tick."]
