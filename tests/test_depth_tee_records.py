@@ -33,7 +33,7 @@ def record_struct(flavour: str) -> type[ctypes.Structure]:
     """``CThostFtdcDepthMarketDataField`` of the flavour's header, as a ctypes struct."""
     spec = next(f for f in FLAVOURS if f.name == flavour)
     types_text = (spec.headers / "ThostFtdcUserApiDataType.h").read_text("gb18030", errors="replace")
-    base = {
+    base: dict[str, Any] = {
         "char": ctypes.c_char,
         "double": ctypes.c_double,
         "int": ctypes.c_int,
@@ -84,7 +84,7 @@ def setup() -> dict[str, Any]:
         cls = record_struct(flavour)
         module = handler_module(flavour)
         assert ctypes.sizeof(cls) == module.record_size()  # the layout the handler was built with
-        out[flavour] = (pair, cls, module.DepthTee(pair.fast.fast_path))
+        out[flavour] = (pair, cls, module.DepthTee(pair.fast.fast_path))  # type: ignore[attr-defined]
     return out
 
 
