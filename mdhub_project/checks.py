@@ -9,6 +9,7 @@ from django.core import checks
 
 from engine.states import FailoverMode
 from services.bars import DAILY, interval_step
+from services.priority import PRIORITIES
 from services.runner import SERVICES
 
 
@@ -123,4 +124,20 @@ def check_services(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                     id="mdhub.E009",
                 )
             )
+    if settings.MDHUB_SERVICES_PRIORITY not in PRIORITIES:
+        errors.append(
+            checks.Error(
+                f"MDHUB_SERVICES_PRIORITY is {settings.MDHUB_SERVICES_PRIORITY!r}.",
+                hint=f"Choose {', '.join(PRIORITIES)} (idle: the default, below the hub; docs/services.md).",
+                id="mdhub.E010",
+            )
+        )
+    if settings.MDHUB_SERVICES_CADENCE_MS < 0:
+        errors.append(
+            checks.Error(
+                f"MDHUB_SERVICES_CADENCE_MS is {settings.MDHUB_SERVICES_CADENCE_MS:g}; it must be 0 or more.",
+                hint="Unset it for the default 20 ms batches, or 0 to wake for every tick.",
+                id="mdhub.E010",
+            )
+        )
     return errors

@@ -86,9 +86,19 @@ def restart_config() -> RestartConfig:
 
 
 def service_args(name: str) -> tuple[str, ...]:
-    """A service's own settings as ``services.runner`` flags (checked by ``mdhub.E007``–``E009``)."""
+    """A service's own settings as ``services.runner`` flags (checked by ``mdhub.E007``–``E010``)."""
+    common = (
+        f"--priority={settings.MDHUB_SERVICES_PRIORITY}",
+        f"--cadence-ms={settings.MDHUB_SERVICES_CADENCE_MS:g}",
+    )
+    return (*common, *_own_args(name))
+
+
+def _own_args(name: str) -> tuple[str, ...]:
     if name == "bars":
+        topics = (f"--topics={settings.MDHUB_BARS_TOPICS}",) if settings.MDHUB_BARS_TOPICS else ()
         return (
+            *topics,
             f"--intervals={','.join(settings.MDHUB_BARS_INTERVALS)}",
             f"--grace-ms={settings.MDHUB_BARS_GRACE_MS:g}",
             "--flat" if settings.MDHUB_BARS_FLAT else "--no-flat",
@@ -101,6 +111,8 @@ def service_args(name: str) -> tuple[str, ...]:
         ]
         if settings.MDHUB_OPTION_CONTRACTS:
             args.append(f"--contracts={settings.MDHUB_OPTION_CONTRACTS}")
+        if settings.MDHUB_GREEKS_TOPICS:
+            args.append(f"--topics={settings.MDHUB_GREEKS_TOPICS}")
         return tuple(args)
     return ()
 

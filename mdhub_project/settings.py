@@ -250,6 +250,12 @@ MDHUB_GREEKS_THROTTLE_MS = env_float("MDHUB_GREEKS_THROTTLE_MS", 500.0)
 MDHUB_GREEKS_RATE = env_float("MDHUB_GREEKS_RATE", 0.015)
 MDHUB_GREEKS_DIVIDEND = env_float("MDHUB_GREEKS_DIVIDEND", 0.0)
 MDHUB_OPTION_CONTRACTS = env_str("MDHUB_OPTION_CONTRACTS", "")
+# Below the hub (services/priority.py: a service may lag, a tick may not), reading its
+# queued ticks in batches this often; what each service reads (empty: everything).
+MDHUB_SERVICES_PRIORITY = env_str("MDHUB_SERVICES_PRIORITY", "idle")
+MDHUB_SERVICES_CADENCE_MS = env_float("MDHUB_SERVICES_CADENCE_MS", 20.0)
+MDHUB_BARS_TOPICS = env_str("MDHUB_BARS_TOPICS", "")
+MDHUB_GREEKS_TOPICS = env_str("MDHUB_GREEKS_TOPICS", "")
 
 LOGGING: dict[str, Any] = {
     "version": 1,

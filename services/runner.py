@@ -326,7 +326,11 @@ class Runner:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     # First, before any thread starts (they inherit it): a service may lag, a tick may not.
-    priority = lower_priority(args.priority)
+    try:
+        priority = lower_priority(args.priority)
+    except ValueError as exc:  # MDHUB_SERVICES_PRIORITY (argparse checks only the flag)
+        print(f"services.runner: {exc}", file=sys.stderr)
+        return 2
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     if priority != args.priority:
         log.warning("asked for CPU priority %s, running at %s", args.priority, priority)

@@ -168,3 +168,40 @@ def test_a_service_reads_only_the_topics_it_is_given_by_flag_or_environment(
     assert build_service(parser().parse_args(["--service=bars", "--calendar=sim"])).topics() == ["rb", "hc"]
     monkeypatch.delenv("MDHUB_BARS_TOPICS")
     assert build_service(parser().parse_args(["--service=bars", "--calendar=sim"])).topics() == ["tick."]
+
+
+def test_runhub_passes_the_priority_cadence_and_topics_to_its_services() -> None:
+    from django.test import override_settings
+
+    from mdhub_project.engine_config import service_args
+
+    assert {"--priority=idle", "--cadence-ms=20"} <= set(service_args("bars"))
+    assert not any(a.startswith("--topics") for a in service_args("greeks"))
+    with override_settings(MDHUB_GREEKS_TOPICS="IO,IF", MDHUB_SERVICES_PRIORITY="nice"):
+        assert {"--topics=IO,IF", "--priority=nice"} <= set(service_args("greeks"))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"), [("MDHUB_SERVICES_PRIORITY", "low"), ("MDHUB_SERVICES_CADENCE_MS", -1.0)]
+)
+def test_a_bad_service_priority_or_cadence_is_a_system_check_error(name: str, value: object) -> None:
+    from django.test import override_settings
+
+    from mdhub_project import checks
+
+    with override_settings(**{name: value}):
+        errors = checks.check_services()
+    assert [e.id for e in errors] == ["mdhub.E010"] and name in errors[0].msg
+
+
+def test_a_bad_priority_in_the_environment_stops_the_runner_with_a_message(tmp_path: Path) -> None:
+    env = {**os.environ, "MDHUB_SERVICES_PRIORITY": "low"}
+    done = subprocess.run(
+        [sys.executable, "-m", "services.runner", "--service=bars", "--calendar=sim"],
+        cwd=PROJECT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "unknown service priority 'low'" in done.stderr
