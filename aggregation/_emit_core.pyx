@@ -585,7 +585,7 @@ cdef class EmitCore:
         self.sender = sender
         self.direct = direct
         self.heads = sender._heads if self.direct else {}
-        self.account = sender.account
+        self.account = sender.account if direct else None
         self.thread = 0
         self.handle = NULL
         self.slow_encode = encode_body
