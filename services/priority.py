@@ -8,9 +8,10 @@ the lowest priority Linux has:
 * ``idle`` (the default): ``SCHED_IDLE``. The scheduler gives the process a core only when no
   normal task wants it, and a waking normal task (the hub, a worker, a client) preempts it at
   once, instead of waiting for its slice as with ``nice``. Measured on the 2-core machine
-  (bench/services.py, README "Data services"): nice 10 left the hub's p50 +60 % and its
-  ceiling −15 % with services on; ``SCHED_IDLE`` brings both within a few percent. It is
-  also set to nice 19, which is what counts if the scheduler ever refuses ``SCHED_IDLE``.
+  (bench/services.py, docs/services.md "What a service costs the tick path"): with nice 10
+  and a wake-up per tick the ceiling fell 14.6 % with services on, with ``SCHED_IDLE`` and
+  batched reads 3–12 %; at normal priority 43 %. It is also set to nice 19, which is what
+  counts if the scheduler ever refuses ``SCHED_IDLE``.
 * ``nice``: nice 19 only (a normal task with the smallest weight), for a kernel or container
   that does not allow ``SCHED_IDLE``.
 * ``normal``: as the hub (measuring the difference, or a machine with cores to spare).
