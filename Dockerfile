@@ -58,7 +58,7 @@ RUN python -m gateways.vnpy_repair \
 # twins (setuptools, pinned in requirements.txt, drives the build).
 COPY aggregation/ aggregation/
 RUN python -m aggregation.build_ext \
-    && python -c "from aggregation import tick_codec; assert tick_codec.COMPILED"
+    && python -c "from aggregation import emit_core, tick_codec; assert tick_codec.COMPILED and emit_core.COMPILED"
 
 # --- runtime ----------------------------------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
