@@ -17,7 +17,9 @@ An ordered consumer (ephemeral, in order, reset by the library from the next seq
 it misses a message or its server dies) delivers the stream as stored. JetStream stores each
 snapshot once within its duplicate window; a second copy outside it (a hub catching up after
 a long NATS outage) or an older one behind a newer one is dropped here by the same
-first-arrival rule as HubClient's across hubs (``duplicates``, ``late``).
+first-arrival rule as HubClient's across hubs (``duplicates``, ``late``). A message the
+ordered consumer delivers again after a reset (same stream sequence) is dropped before that
+rule and counted as ``redelivered``.
 
 Credentials: ``user``/``password`` or ``MDHUB_NATS_READER_USER`` and
 ``MDHUB_NATS_READER_PASSWORD`` (or ``_PASSWORD_FILE``); they are never logged. No Django.
@@ -91,6 +93,7 @@ class JetStreamSource:
         self._error: BaseException | None = None
         self._loop = asyncio.new_event_loop()
         self._nc: Client | None = None
+        self._subscription: Any = None  # nats-py's push subscription, once subscribed
         self._stop: asyncio.Event | None = None
         self.last_seq = after_seq or 0
         self.received = 0
@@ -98,6 +101,11 @@ class JetStreamSource:
         self.duplicates = 0
         self.late = 0
         self.bad = 0
+        # Stream sequence of the last message taken: an ordered consumer that resets (a
+        # missed heartbeat on a loaded machine) starts again after the last message it
+        # *processed*, and what nats-py had already queued comes a second time.
+        self._stream_seq = after_seq or 0
+        self.redelivered = 0
         self._thread = threading.Thread(target=self._run, name="jetstream-source", daemon=True)
         self._thread.start()
         if not self._ready.wait(2 * CONNECT_TIMEOUT + 5) or self._error is not None:
@@ -127,7 +135,7 @@ class JetStreamSource:
                 yield tick
 
     def stats(self) -> dict[str, int]:
-        names = ("received", "delivered", "duplicates", "late", "bad")
+        names = ("received", "delivered", "duplicates", "late", "bad", "redelivered")
         return {name: getattr(self, name) for name in names}
 
     def positions(self) -> dict[str, int]:
@@ -223,6 +231,7 @@ class JetStreamSource:
                     # seconds (its stream leader is being elected): ask again, for a while.
                     if time.monotonic() > deadline:
                         raise
+            self._subscription = sub
             self._ready.set()
             await self._stop.wait()
             await sub.unsubscribe()
@@ -240,6 +249,12 @@ class JetStreamSource:
         except (KeyError, ValueError, TypeError, AttributeError):
             self.bad += 1  # counted and dropped
             return
+        if seq <= self._stream_seq:
+            # The same stored message again, not a second copy of a snapshot: the stream's
+            # sequence only grows, so it is dropped before the first-arrival rule sees it.
+            self.redelivered += 1
+            return
+        self._stream_seq = seq
         if not isinstance(fields, dict) or not self.subscription.wants(topic.encode()):
             return
         verdict = self._dedup.offer(topic.encode(), key, "", time.time_ns())

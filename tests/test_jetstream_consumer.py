@@ -20,6 +20,7 @@ from bridge.reader import entry_for
 from bridge.stream import ensure_stream
 from bridge.subjects import filter_subjects, subject_for
 from mdhub_project.checks_nats import check_nats
+from tests.zmq_helpers import wait_for
 
 T0 = 1_790_000_000_000_000_000
 
@@ -120,6 +121,22 @@ def test_a_copy_published_twice_is_stored_once(cluster: Cluster) -> None:
     asyncio.run(publish(cluster, [copy, other_hub, copy]))
     with reader(cluster, [""], start="all") as source:
         assert len(drain(source)) == 1
+
+
+def test_an_ordered_consumer_reset_delivers_nothing_twice(cluster: Cluster) -> None:
+    # What nats-py does when a heartbeat is missed on a loaded machine: it starts the consumer
+    # again after the last message it processed, and what it had queued comes a second time.
+    # Here the reset goes back to the stream's start: every message comes again.
+    ticks = [(f"tick.{s}.SHFE", tick(s, "SHFE", n)) for n in range(100) for s in ("rb2601", "au2602")]
+    asyncio.run(publish(cluster, ticks))
+    with reader(cluster, [""], start="all") as source:
+        assert len(drain(source)) == 200
+        reset = source._subscription._sub._jsi.reset_ordered_consumer(1)
+        assert asyncio.run_coroutine_threadsafe(reset, source._loop).result(5)
+        assert drain(source) == []
+        wait_for(lambda: source.stats()["redelivered"] == 200, 10)
+        stats = source.stats()
+    assert (stats["delivered"], stats["late"], stats["duplicates"]) == (200, 0, 0), stats
 
 
 async def try_as(cluster: Cluster, user: str | None, password: str | None) -> str:
