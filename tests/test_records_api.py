@@ -13,8 +13,16 @@ from typing import Any as SettingsWrapper  # pytest-django has no public type fo
 import pytest
 from rest_framework.test import APIClient
 
+from gateways.simexchange import contract_universe
 from gateways.simoptions import SIM_RATE
 from tests.hub_process import HubProcess
+
+# The simulated exchange lists contracts by today's date: the rb main contract and the IF
+# future its first IO options are written on, as the hub's sim trades them today.
+UNIVERSE = contract_universe(42)
+RB = next(f"{p.symbol}.{p.exchange}" for p in UNIVERSE if p.symbol.startswith("rb"))
+IO = next(p for p in UNIVERSE if p.symbol.startswith("IO"))
+IF = f"IF{IO.symbol[2:6]}.CFFEX"
 
 
 @pytest.fixture(scope="module")
@@ -22,7 +30,7 @@ def hub(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubProcess]:
     process = HubProcess(
         tmp_path_factory.mktemp("records-api"),
         MDHUB_SIM_RATE="5",
-        MDHUB_SIM_CONTRACTS="42",  # the demo's contracts plus IF2612's at-the-money IO pair
+        MDHUB_SIM_CONTRACTS="42",  # the demo's contracts plus the IF main's at-the-money IO pair
         MDHUB_SERVICES="bars,greeks",
         MDHUB_BARS_INTERVALS="2s,1m",
         MDHUB_BARS_GRACE_MS="200",
@@ -58,8 +66,8 @@ def poll(api: APIClient, url: str, done: Any, timeout: float = 40.0) -> dict[str
 def test_bars_are_the_hubs_last_bar_and_the_journaled_ones_before_it(
     alice_api: APIClient, on_hub: HubProcess
 ) -> None:
-    body = poll(alice_api, "/api/bars?symbol=rb2705.SHFE&interval=2s&limit=4", lambda b: len(b["bars"]) >= 4)
-    assert body["hub"] == "online" and body["symbol"] == "rb2705.SHFE" and body["interval"] == "2s"
+    body = poll(alice_api, f"/api/bars?symbol={RB}&interval=2s&limit=4", lambda b: len(b["bars"]) >= 4)
+    assert body["hub"] == "online" and body["symbol"] == RB and body["interval"] == "2s"
     bars = body["bars"]
     assert len(bars) == 4, (body, on_hub.log()[-2000:])
     starts = [b["datetime"] for b in bars]
@@ -77,7 +85,7 @@ def test_the_smile_of_an_underlying_has_iv_by_strike_near_the_simulators(
         points = [p for e in body["expiries"] for p in e["points"]]
         return any(p["call_iv"] is not None and p["put_iv"] is not None for p in points)
 
-    body = poll(alice_api, "/api/smile?underlying=IF2612.CFFEX", both_sides)
+    body = poll(alice_api, f"/api/smile?underlying={IF}", both_sides)
     assert body["hub"] == "online" and [e["expiry"] for e in body["expiries"]] == ["2026-12-18"], body
     point = body["expiries"][0]["points"][0]
     assert (
@@ -89,7 +97,7 @@ def test_the_smile_of_an_underlying_has_iv_by_strike_near_the_simulators(
         0.18, abs=0.03
     )
     assert point["call_reason"] is None and point["put_reason"] is None  # an IV: nothing to explain
-    assert alice_api.get("/api/smile?underlying=rb2705.SHFE").json()["expiries"] == []
+    assert alice_api.get(f"/api/smile?underlying={RB}").json()["expiries"] == []
 
 
 def test_bad_queries_say_what_is_wrong_and_an_offline_hub_answers_empty(
@@ -100,9 +108,9 @@ def test_bad_queries_say_what_is_wrong_and_an_offline_hub_answers_empty(
     from tests.zmq_helpers import free_port
 
     settings.MDHUB_SNAPSHOT_ADDR = f"tcp://127.0.0.1:{free_port()}"  # nobody there
-    body = alice_api.get("/api/bars?symbol=rb2705.SHFE").json()
-    assert body == {"hub": "offline", "symbol": "rb2705.SHFE", "interval": "1m", "bars": []}
-    assert alice_api.get("/api/smile?underlying=IF2612.CFFEX").json()["hub"] == "offline"
+    body = alice_api.get(f"/api/bars?symbol={RB}").json()
+    assert body == {"hub": "offline", "symbol": RB, "interval": "1m", "bars": []}
+    assert alice_api.get(f"/api/smile?underlying={IF}").json()["hub"] == "offline"
 
 
 def test_with_curve_on_the_api_asks_as_the_hubs_internal_client_or_answers_offline(
@@ -115,7 +123,7 @@ def test_with_curve_on_the_api_asks_as_the_hubs_internal_client_or_answers_offli
     settings.MDHUB_CURVE_KEY_FILE = tmp_path / "curve" / "server.key"
     # The hub has not started yet: no key file, so nobody to ask as; offline, not a 500.
     assert hub_endpoints() is None
-    assert alice_api.get("/api/smile?underlying=IF2612.CFFEX").json()["hub"] == "offline"
+    assert alice_api.get(f"/api/smile?underlying={IF}").json()["hub"] == "offline"
     server = CurveKeys.generate()
     internal = write_internal_keys(internal_key_file(settings.MDHUB_CURVE_KEY_FILE), server.public)
     hub = hub_endpoints()
