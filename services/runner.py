@@ -3,11 +3,13 @@
     python -m services.runner --service bars
     python -m services.runner --service greeks --contracts run/option-contracts.json
 
-It reads ticks as any client does (``HubClient``: snapshot, then live) and pushes its
-records into the hub's ingest socket as one-frame messages, the way a gateway worker pushes
-ticks, so the hub stamps ``seq``, keeps the last value and forwards them on its one PUB
-endpoint. It sends a status frame every second (its heartbeat) like a worker. Being its
-own process, a slow or crashed service never delays a tick: the hub never waits on it.
+It reads the ticks from the hub's tape (the journal the hub writes anyway: ``--input=tape``,
+the default when there is one; ``services.tape``) or, without a journal, as any client does
+(``HubClient``: snapshot, then live), and pushes its records into the hub's ingest socket as
+one-frame messages, the way a gateway worker pushes ticks, so the hub stamps ``seq``, keeps
+the last value and forwards them on its one PUB endpoint. It sends a status frame every
+second (its heartbeat) like a worker. Being its own process, a slow or crashed service
+never delays a tick: the hub never waits on it.
 
 Settings come from the environment (flags override them); docs/services.md lists them.
 No Django import (the import-linter contract: services may import aggregation only).
@@ -34,13 +36,15 @@ import zmq
 from aggregation.client import HubAddress, HubClient
 from aggregation.curve import internal_key_file_from_env, read_internal_keys
 from aggregation.records import encode_record
-from aggregation.wire import KIND_STATUS, pack, tick_head
+from aggregation.wire import KIND_STATUS, datetime_from_ns, pack, tick_head
 from services.bars import ALL_INTERVALS, BarService
 from services.base import Record, Service
 from services.calendar import load_calendar, sessions_module
+from services.inputs import AUTO, HUB, INPUTS, HubInput, TapeInput, TickInput, choose_input
 from services.option_symbols import load_contract_table
 from services.priority import IDLE, PRIORITIES, lower_priority
 from services.sections import CHINA_TZ, SessionClock
+from services.tape import START, TAPE_FROM, TapeFollower
 
 log = logging.getLogger("mdhub.services")
 
@@ -198,6 +202,25 @@ def parser() -> argparse.ArgumentParser:
         default=env_float("MDHUB_SERVICES_CADENCE_MS", DEFAULT_CADENCE_MS),
         help="read the stream in batches this often instead of waking for every tick (0: per tick)",
     )
+    p.add_argument(
+        "--input",
+        choices=INPUTS,
+        default=os.environ.get("MDHUB_SERVICES_INPUT", "").strip() or AUTO,
+        help="where the ticks come from: tape (the hub's journal file: the hub sends the service "
+        "nothing), hub (its stream), auto (tape when there is a journal directory; default)",
+    )
+    p.add_argument(
+        "--journal-dir",
+        default=default_journal_dir(),
+        help="the hub's journal directory (default MDHUB_JOURNAL_DIR unless MDHUB_JOURNAL is off)",
+    )
+    p.add_argument(
+        "--tape-from",
+        choices=TAPE_FROM,
+        default=os.environ.get("MDHUB_SERVICES_TAPE_FROM", "").strip() or START,
+        help="read the trading day's tape from its start (a restarted bar service rebuilds "
+        "today's bars; default) or from its end (only what comes next)",
+    )
     internal = internal_key_file_from_env(os.environ)
     p.add_argument(
         "--curve-key-file",
@@ -207,29 +230,41 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def default_journal_dir() -> str:
+    if not env_bool("MDHUB_JOURNAL", True):
+        return ""
+    return os.environ.get("MDHUB_JOURNAL_DIR", "").strip()
+
+
 class Runner:
     """The service loop: a batch of ticks (or the timer) in, records out; SIGTERM ends it.
 
-    With a ``cadence`` the runner does not wake for every tick: it takes what the SUB queued
-    (at most ``MAX_BATCH``), handles it, and sleeps out the rest of the cadence while ZeroMQ
-    queues the next ticks. On 2 cores a wake-up per tick per service costs the hub several
+    With a ``cadence`` the runner does not wake for every tick: it takes what is queued (the
+    SUB's queue, or what the tape grew by; at most ``MAX_BATCH``), handles it, and sleeps out
+    the rest of the cadence. On 2 cores a wake-up per tick per service costs the hub several
     context switches a tick; a wake-up per cadence costs it nothing measurable, and a bar
     or a Greeks record is at most one cadence later (a bar waits ``grace`` for its last tick
     anyway, Greeks are throttled to 500 ms). What the service suffers is in its status:
     ``lag_ms`` (how old the ticks of the last batch were when handled, from the worker's
-    ``recv_ns``), ``lag_max_ms`` (the worst since the last status), ``missed`` (ticks the hub
-    dropped for this service because its queue was full: gaps in ``seq``).
+    ``recv_ns``), ``lag_max_ms`` (the worst since the last status), ``missed`` (ticks that
+    never reached this service: ``seq`` gaps on the stream, hole records on the tape).
+
+    On the tape, a tick's clock is its own ``recv_ns`` (never going back; what the wall clock
+    said when the hub got it), and so is the timer's while the tape is read from behind (the
+    day's start): a bar closes when the tape's time passes its end, as it did live, not all
+    at once because the wall clock is hours later. Caught up, the timer runs on the wall
+    clock (a section's last bar closes at its end even when no tick comes).
     """
 
     def __init__(
         self,
         service: Service,
-        client: HubClient[dict[str, Any]],
+        source: TickInput,
         sender: RecordSender,
         cadence: float = DEFAULT_CADENCE_MS / 1000,
     ) -> None:
         self.service = service
-        self.client = client
+        self.source = source
         self.sender = sender
         self.cadence = cadence
         self.shutdown = False
@@ -238,35 +273,34 @@ class Runner:
         self.errors = 0
         self.lag_ms = 0.0
         self.lag_max_ms = 0.0
+        self._tape_ns = 0  # the replay's clock: the last tick's recv_ns
         self._next_timer = 0.0
         self._next_status = 0.0
 
     def take_batch(self) -> list[dict[str, Any]]:
         """The ticks queued now, waiting for the first up to the next timer round."""
         wait = max(0.0, min(self._next_timer, self._next_status) - time.monotonic())
-        first = self.client.recv(wait)
-        if first is None:
-            return []
-        batch = [first]
-        while len(batch) < MAX_BATCH:
-            tick = self.client.recv(0)
-            if tick is None:
-                break
-            batch.append(tick)
-        return batch
+        return self.source.take(wait, MAX_BATCH)
 
     def step(self) -> bool:
         """Handle one batch of ticks and the timer; returns whether ticks came."""
         woke = time.monotonic()
         batch = self.take_batch()
+        replaying = self.source.replaying
         now = datetime.now(CHINA_TZ)
         if batch:
             self.ticks += len(batch)
             self.batches += 1
             self._note_lag(batch[0])
             on_tick = self.service.on_tick
-            for tick in batch:
-                self._send(on_tick, tick, now)
+            if self.source.tape:
+                for tick in batch:
+                    self._send(on_tick, tick, self._tape_clock(tick, now))
+                if replaying and self._tape_ns:
+                    now = min(now, datetime_from_ns(self._tape_ns, CHINA_TZ))
+            else:
+                for tick in batch:
+                    self._send(on_tick, tick, now)
         mono = time.monotonic()
         if mono >= self._next_timer:
             self._next_timer = mono + self.service.timer_interval
@@ -275,12 +309,20 @@ class Runner:
             self._next_status = mono + STATUS_INTERVAL
             self.sender.status(self.status())
             self.lag_max_ms = self.lag_ms
-        if batch and len(batch) < MAX_BATCH and not self.shutdown:
-            # Let the next ticks gather in the SUB queue (a full batch: more are waiting).
+        if batch and len(batch) < MAX_BATCH and not replaying and not self.shutdown:
+            # Let the next ticks gather (a full batch, or a replay: more are waiting).
             rest = self.cadence - (time.monotonic() - woke)
             if rest > 0:
                 time.sleep(rest)
         return bool(batch)
+
+    def _tape_clock(self, tick: dict[str, Any], wall: datetime) -> datetime:
+        stamp = tick.get("recv_ns")
+        if isinstance(stamp, int) and stamp > self._tape_ns:
+            self._tape_ns = stamp
+        if not self._tape_ns:
+            return wall
+        return min(wall, datetime_from_ns(self._tape_ns, CHINA_TZ))
 
     def _note_lag(self, oldest: dict[str, Any]) -> None:
         stamp = oldest.get("recv_ns")
@@ -300,7 +342,7 @@ class Runner:
 
     def status(self) -> dict[str, Any]:
         return {
-            "connected": bool(self.client.connected_hubs),
+            "connected": self.source.connected,
             "logged_in": True,
             "subscribed": len(self.service.topics()),
             "error": "",
@@ -311,10 +353,11 @@ class Runner:
             "batches": self.batches,
             "lag_ms": round(self.lag_ms, 1),
             "lag_max_ms": round(self.lag_max_ms, 1),
-            "missed": self.client.gaps,
+            "missed": self.source.missed,
             "records": self.sender.sent,
             "dropped": self.sender.dropped,
             "errors": self.errors,
+            **self.source.status(),
             **self.service.status(),
         }
 
@@ -346,26 +389,41 @@ def main(argv: Sequence[str] | None = None) -> int:
         except ValueError as exc:
             print(f"services.runner: {exc}", file=sys.stderr)
             return 2
+    try:
+        chosen = choose_input(args.input, args.journal_dir)
+    except ValueError as exc:  # MDHUB_SERVICES_INPUT (argparse checks only the flag)
+        print(f"services.runner: {exc}", file=sys.stderr)
+        return 2
+    cadence = max(0.0, args.cadence_ms) / 1000
     ctx: zmq.Context[Any] = zmq.Context()
     sender = RecordSender(ctx, args.ingest, args.account or f"svc-{args.service}")
-    client: HubClient[dict[str, Any]] = HubClient(
-        HubAddress(args.pub, args.snapshot, server_key=server_key),
-        service.topics(),
-        context=ctx,
-        curve=curve,
-    )
-    runner = Runner(service, client, sender, cadence=max(0.0, args.cadence_ms) / 1000)
+    source: TickInput
+    if chosen == HUB:
+        client: HubClient[dict[str, Any]] = HubClient(
+            HubAddress(args.pub, args.snapshot, server_key=server_key),
+            service.topics(),
+            context=ctx,
+            curve=curve,
+        )
+        source, where = HubInput(client), args.pub
+    else:
+        follower = TapeFollower(Path(args.journal_dir), service.topics(), start=args.tape_from)
+        source, where = (
+            TapeInput(follower, cadence),
+            f"the tape in {args.journal_dir} (from its {args.tape_from})",
+        )
+    runner = Runner(service, source, sender, cadence=cadence)
 
     def stop(signum: int, frame: FrameType | None) -> None:
         runner.shutdown = True
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("%s service reading %s, publishing into %s", service.name, args.pub, args.ingest)
+    log.info("%s service reading %s, publishing into %s", service.name, where, args.ingest)
     try:
         runner.run()
     finally:
-        client.close()
+        source.close()
         sender.close()
         ctx.term()
     return 0
