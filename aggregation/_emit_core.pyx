@@ -36,6 +36,8 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from posix.time cimport CLOCK_REALTIME, clock_gettime, timespec
 
+from aggregation._msgpack_write cimport put_bytes, put_float, put_int, put_nil
+
 import sys
 import threading
 import time
@@ -437,55 +439,12 @@ cdef class CleanseCore:
         return rule
 
 
-# -- msgpack, as aggregation/_tick_codec.pyx writes it --------------------------------------
-
-
-cdef inline Py_ssize_t put_be(unsigned char* p, unsigned char code, uint64_t v, int width) noexcept:
-    cdef int i
-    p[0] = code
-    for i in range(width):
-        p[1 + i] = (v >> (8 * (width - 1 - i))) & 0xFF
-    return 1 + width
-
-
-cdef inline Py_ssize_t put_int(unsigned char* p, int64_t s) noexcept:
-    """An int as msgpack-python packs it (unsigned formats for s >= 0)."""
-    cdef uint64_t u
-    if s >= 0:
-        u = <uint64_t>s
-        if u < 0x80:
-            p[0] = <unsigned char>u
-            return 1
-        if u <= 0xFF:
-            return put_be(p, 0xCC, u, 1)
-        if u <= 0xFFFF:
-            return put_be(p, 0xCD, u, 2)
-        if u <= 0xFFFFFFFF:
-            return put_be(p, 0xCE, u, 4)
-        return put_be(p, 0xCF, u, 8)
-    if s >= -32:
-        p[0] = <unsigned char>(<uint64_t>s & 0xFF)
-        return 1
-    if s >= -128:
-        return put_be(p, 0xD0, <uint64_t>s, 1)
-    if s >= -32768:
-        return put_be(p, 0xD1, <uint64_t>s, 2)
-    if s >= -2147483648:
-        return put_be(p, 0xD2, <uint64_t>s, 4)
-    return put_be(p, 0xD3, <uint64_t>s, 8)
-
-
-cdef inline Py_ssize_t put_bytes(unsigned char* p, bytes b) noexcept:
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
-    memcpy(p, PyBytes_AS_STRING(b), n)
-    return n
+# -- msgpack (aggregation/_msgpack_write.pxd, as the tick codec writes it) ------------------
 
 
 cdef inline Py_ssize_t put_value(unsigned char* p, Values* v, int i) noexcept:
-    cdef uint64_t bits
     if v.kind[i] == K_FLOAT:
-        memcpy(&bits, &v.d[i], 8)
-        return put_be(p, 0xCB, bits, 8)
+        return put_float(p, v.d[i])
     return put_int(p, <int64_t>v.d[i])
 
 
@@ -498,8 +457,7 @@ cdef inline Py_ssize_t put_body(unsigned char* p, bytes prefix, Values* v, int64
         at += put_bytes(p + at, <bytes>NUMBER_KEYS[i])
         at += put_value(p + at, v, i)
     at += put_bytes(p + at, TAIL_LOCALTIME)
-    p[at] = 0xC0  # localtime: None
-    at += 1
+    at += put_nil(p + at)  # localtime: None
     at += put_bytes(p + at, TAIL_RECV)
     at += put_int(p + at, recv)
     return at

@@ -10,11 +10,12 @@ float as float64 (cb), an int in the smallest format (unsigned ones for x >= 0).
 type goes through ``msgpack.packb`` for that value.
 """
 
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.bytes cimport PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.float cimport PyFloat_AS_DOUBLE
 from libc.stdint cimport int64_t, uint64_t
 from libc.math cimport isfinite
-from libc.string cimport memcpy
+
+from aggregation._msgpack_write cimport put_bool, put_bytes, put_float, put_int, put_nil, put_uint
 
 import sys
 
@@ -52,74 +53,31 @@ cdef object MAX_U64 = (1 << 64) - 1
 DEF BUF = 4096
 
 
-cdef inline Py_ssize_t _put_u64(unsigned char* p, unsigned char code, uint64_t v, int width) noexcept:
-    cdef int i
-    p[0] = code
-    for i in range(width):
-        p[1 + i] = (v >> (8 * (width - 1 - i))) & 0xFF
-    return 1 + width
-
-
 cdef inline Py_ssize_t _put_int(unsigned char* p, object value) except -1:
     """An int as msgpack-python packs it; -2 if it is out of msgpack's range."""
-    cdef uint64_t u
-    cdef int64_t s
     if value >= 0:
         if value > MAX_U64:
             return -2
-        u = value
-        if u < 0x80:
-            p[0] = <unsigned char>u
-            return 1
-        if u <= 0xFF:
-            return _put_u64(p, 0xCC, u, 1)
-        if u <= 0xFFFF:
-            return _put_u64(p, 0xCD, u, 2)
-        if u <= 0xFFFFFFFF:
-            return _put_u64(p, 0xCE, u, 4)
-        return _put_u64(p, 0xCF, u, 8)
+        return put_uint(p, <uint64_t>value)
     if value < MIN_I64:
         return -2
-    s = value
-    if s >= -32:
-        p[0] = <unsigned char>(<uint64_t>s & 0xFF)
-        return 1
-    if s >= -128:
-        return _put_u64(p, 0xD0, <uint64_t>s, 1)
-    if s >= -32768:
-        return _put_u64(p, 0xD1, <uint64_t>s, 2)
-    if s >= -2147483648:
-        return _put_u64(p, 0xD2, <uint64_t>s, 4)
-    return _put_u64(p, 0xD3, <uint64_t>s, 8)
+    return put_int(p, <int64_t>value)
 
 
 cdef inline Py_ssize_t _put_value(unsigned char* p, object value) except -1:
     """One value; -2 when it needs ``msgpack.packb`` (a type this does not know)."""
-    cdef double d
-    cdef uint64_t bits
     t = type(value)
     if t is float:
-        d = PyFloat_AS_DOUBLE(value)
-        memcpy(&bits, &d, 8)
-        return _put_u64(p, 0xCB, bits, 8)
+        return put_float(p, PyFloat_AS_DOUBLE(value))
     if t is int:
         return _put_int(p, value)
     if value is None:
-        p[0] = 0xC0
-        return 1
+        return put_nil(p)
     if value is True:
-        p[0] = 0xC3
-        return 1
+        return put_bool(p, True)
     if value is False:
-        p[0] = 0xC2
-        return 1
+        return put_bool(p, False)
     return -2
-
-
-cdef inline Py_ssize_t _put_bytes(unsigned char* p, bytes b) noexcept:
-    cdef Py_ssize_t n = PyBytes_GET_SIZE(b)
-    memcpy(p, PyBytes_AS_STRING(b), n)
-    return n
 
 
 def encode_body(bytes prefix, list numbers, object dt_ns, object localtime_ns, object recv_ns):
@@ -129,23 +87,23 @@ def encode_body(bytes prefix, list numbers, object dt_ns, object localtime_ns, o
         raise ValueError("numbers must have one value per NUMBER_FIELDS entry")
     if PyBytes_GET_SIZE(prefix) > BUF - 1200:
         return _slow(prefix, numbers, dt_ns, localtime_ns, recv_ns)
-    at = _put_bytes(buf, prefix)
+    at = put_bytes(buf, prefix)
     n = _put_value(buf + at, dt_ns)
     if n < 0:
         return _slow(prefix, numbers, dt_ns, localtime_ns, recv_ns)
     at += n
     for i in range(N):
-        at += _put_bytes(buf + at, <bytes>NUMBER_KEYS[i])
+        at += put_bytes(buf + at, <bytes>NUMBER_KEYS[i])
         n = _put_value(buf + at, numbers[i])
         if n < 0:
             return _slow(prefix, numbers, dt_ns, localtime_ns, recv_ns)
         at += n
-    at += _put_bytes(buf + at, TAIL_LOCALTIME)
+    at += put_bytes(buf + at, TAIL_LOCALTIME)
     n = _put_value(buf + at, localtime_ns)
     if n < 0:
         return _slow(prefix, numbers, dt_ns, localtime_ns, recv_ns)
     at += n
-    at += _put_bytes(buf + at, TAIL_RECV)
+    at += put_bytes(buf + at, TAIL_RECV)
     n = _put_value(buf + at, recv_ns)
     if n < 0:
         return _slow(prefix, numbers, dt_ns, localtime_ns, recv_ns)

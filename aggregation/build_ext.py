@@ -5,9 +5,11 @@ worker's tick path (``aggregation/_emit_core.pyx``), the hub's tick path
     python -m aggregation.build_ext      # ./dev setup runs it; idempotent
 
 The generated C and the object files go under ``run/build`` and the extension next to its
-source (``aggregation/_tick_codec.*.so``), all git-ignored. Without them the worker uses the
-pure-Python twin (``aggregation.tick_codec_py``), byte-identical and slower, the hub its Python
-loop (``aggregation.hub_core``) and the journal its Python framing (``aggregation.journal``).
+source (``aggregation/_tick_codec.*.so``, renamed into place), all git-ignored. The tick codec
+and the emit core share their msgpack writers (``aggregation/_msgpack_write.pxd``, inline).
+Without them the worker uses the pure-Python twin (``aggregation.tick_codec_py``),
+byte-identical and slower, the hub its Python loop (``aggregation.hub_core``) and the journal
+its Python framing (``aggregation.journal``).
 
 The hub's core and the worker's emit core call libzmq directly: they link the libzmq pyzmq
 loads (the wheel's bundled copy, else the system's ``-lzmq``); the journal's framing links
@@ -17,6 +19,8 @@ zlib (``crc32``, as Python's
 
 from __future__ import annotations
 
+import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -29,6 +33,9 @@ SOURCES = (
 )
 # Files an extension includes besides its source (a change rebuilds it).
 DEPENDS = {
+    # The msgpack writers both encoders cimport (inline: compiled into each).
+    "aggregation/_tick_codec.pyx": ("aggregation/_msgpack_write.pxd",),
+    "aggregation/_emit_core.pyx": ("aggregation/_msgpack_write.pxd",),
     "aggregation/_journal_core.pyx": ("aggregation/_crc32_fold.h", "aggregation/_journal_core.pxd"),
     # The hub core pushes to the journal's hand-off with a C call (cimport).
     "aggregation/_hub_core.pyx": ("aggregation/_journal_core.pxd",),
@@ -86,10 +93,26 @@ def build() -> None:
     )
     dist = Distribution({"ext_modules": modules})
     cmd = dist.get_command_obj("build_ext")
-    cmd.inplace = True
+    # Built under run/build/lib, then renamed into place (_install): not setuptools' inplace
+    # copy, which rewrites the .so under its name while other processes may be loading it.
+    cmd.inplace = False
     cmd.build_temp = str(build_dir / "temp")
     cmd.build_lib = str(build_dir / "lib")
     dist.run_command("build_ext")
+    for ext in modules:
+        _install(Path(cmd.get_ext_fullpath(ext.name)))
+
+
+def _install(built_so: Path) -> None:
+    """Put a built extension beside its source by rename: a worker that has the old .so
+    mapped keeps its (unlinked) file, one that imports now sees the old or the new one whole,
+    never a half-written file."""
+    target = ROOT / "aggregation" / built_so.name
+    # Ends in .so, so a leftover is git-ignored (aggregation/*.so); no module imports by it.
+    staging = target.with_name(f".tmp-{os.getpid()}-{target.name}")
+    shutil.copyfile(built_so, staging)
+    shutil.copymode(built_so, staging)
+    os.replace(staging, target)
 
 
 def main() -> int:
