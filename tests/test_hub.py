@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,50 +12,9 @@ import pytest
 import zmq
 
 from aggregation.dedup import FirstArrival
-from aggregation.hub import TickHub
 from aggregation.wire import pack, tick_frame
-from tests.zmq_helpers import free_port, tick_frames, wait_for
-
-
-class RunningHub:
-    def __init__(self, tmp_path: Path) -> None:
-        self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
-        self.snap_addr = f"tcp://127.0.0.1:{free_port()}"
-        self.ingest_addr = f"ipc://{tmp_path}/ingest.ipc"
-        self.ctx: zmq.Context[Any] = zmq.Context()
-        self.hub = TickHub(
-            self.ingest_addr,
-            self.pub_addr.replace("127.0.0.1", "*"),
-            self.snap_addr,
-            f"ipc://{tmp_path}/control.ipc",
-            ctx=self.ctx,
-        )
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            self.hub.poll(10)
-
-    def push(self) -> zmq.Socket[Any]:
-        sock: zmq.Socket[Any] = self.ctx.socket(zmq.PUSH)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.connect(self.ingest_addr)
-        return sock
-
-    def sub(self, prefix: bytes = b"tick.") -> zmq.Socket[Any]:
-        sock: zmq.Socket[Any] = self.ctx.socket(zmq.SUB)
-        sock.setsockopt(zmq.LINGER, 0)
-        sock.setsockopt(zmq.SUBSCRIBE, prefix)
-        sock.connect(self.pub_addr)
-        return sock
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2)
-        self.hub.close()
-        self.ctx.destroy(linger=0)
+from tests.hub_helpers import RunningHub
+from tests.zmq_helpers import tick_frames, wait_for
 
 
 @pytest.fixture

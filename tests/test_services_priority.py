@@ -6,66 +6,31 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import msgpack
 import pytest
-import zmq
 
-from aggregation.hub import TickHub
 from aggregation.wire import tick_frame
+from tests.hub_helpers import RunningHub
 from tests.hub_process import PROJECT
-from tests.zmq_helpers import free_port, tick_frames, wait_for
+from tests.zmq_helpers import tick_frames, wait_for
 
 
-class Hub:
-    """A real hub on its own thread, for a service process to read and publish into."""
+class Hub(RunningHub):
+    """The hub with one worker's PUSH, for ticks a service process then reads."""
 
     def __init__(self, tmp_path: Path) -> None:
-        self.pub_addr = f"tcp://127.0.0.1:{free_port()}"
-        self.snap_addr = f"tcp://127.0.0.1:{free_port()}"
-        self.ingest_addr = f"ipc://{tmp_path}/ingest.ipc"
-        self.ctx: zmq.Context[Any] = zmq.Context()
-        self.hub = TickHub(
-            self.ingest_addr,
-            self.pub_addr.replace("127.0.0.1", "*"),
-            self.snap_addr,
-            f"ipc://{tmp_path}/control.ipc",
-            ctx=self.ctx,
-        )
-        self.lock = threading.Lock()
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-        self.push: zmq.Socket[Any] = self.ctx.socket(zmq.PUSH)
-        self.push.setsockopt(zmq.LINGER, 0)
-        self.push.connect(self.ingest_addr)
-
-    def _loop(self) -> None:
-        while not self.stop.is_set():
-            with self.lock:
-                self.hub.poll(10)
-
-    def status_of(self, account: str) -> dict[str, Any]:
-        with self.lock:
-            return dict(self.hub.source(account.encode()).last_status)
+        super().__init__(tmp_path)
+        self.ingest = self.push()
 
     def send_tick(self, vt_symbol: str, volume: float, recv_ns: int) -> None:
         topic, key, body = tick_frames(vt_symbol, time.time_ns(), volume)
         fields = msgpack.unpackb(body)
         fields["recv_ns"] = recv_ns  # when the worker got it: the service's lag counts from here
-        self.push.send(tick_frame(b"sim-a", topic, key, msgpack.packb(fields)))
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(2)
-        self.push.close()
-        self.hub.close()
-        self.ctx.destroy(linger=0)
+        self.ingest.send(tick_frame(b"sim-a", topic, key, msgpack.packb(fields)))
 
 
 @pytest.fixture
