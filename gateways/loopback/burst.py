@@ -14,7 +14,10 @@ record: fine for tests, ten times too slow for 5 000 contracts × 3 connections 
 Here a burst's records are encoded before its clock starts, once for every connection: all
 fields but the five time fields, which are the same for every contract of an exchange in a
 round and go in when the round's stamp is known (``time_lines``; the frame then carries
-exactly what ``depth_fields`` would give, tests/test_loopback_burst.py). Each connection has
+exactly what ``depth_fields`` would give, tests/test_loopback_burst.py). With the front's
+``depth_frame`` binary (the default) a connection whose library reads ``B`` frames gets the
+vendor's struct bytes instead: each record packed once (``depth_template``), the round's time
+fields written over it at their offsets (``time_patches``, ``build_binary_round``). Each connection has
 a writer thread of its own with its own small delay (a slow reader holds back only its own
 connection, as a front's per-session send buffer does), and it stamps when it handed the
 round to the kernel. ``burst_report`` returns those stamps: with the round's exchange time,
@@ -51,11 +54,13 @@ import zmq
 import zmq.backend
 
 from aggregation.exchange_time import CHINA_TZ
+from gateways.loopback.depth_struct import packed_frame_head, packer, patched
 from gateways.loopback.front import (
     _LENGTH,
     Connection,
     LoopbackFront,
     Quirks,
+    add_depth_frame_option,
     depth_fields,
     encode_frame,
     exchange_days,
@@ -134,7 +139,15 @@ def depth_body(snap: dict[str, Any], quirks: Quirks) -> bytes:
     return encode_frame(b"D", fields)[5:]  # length (4) and type (1) off
 
 
-def time_lines(exchange: str, stamp_ns: int, quirks: Quirks) -> bytes:
+def depth_template(snap: dict[str, Any], quirks: Quirks, flavour: str = "ctp") -> bytes:
+    """A snapshot's ``B`` record (the vendor's struct) with its time fields left zero."""
+    fields = depth_fields(snap, quirks, 0.0)
+    for name in TIME_FIELDS:
+        del fields[name]
+    return packer(flavour).pack(fields)
+
+
+def time_values(exchange: str, stamp_ns: int, quirks: Quirks) -> dict[str, Any]:
     """The time fields of a record stamped ``stamp_ns`` (epoch ns), as ``depth_fields`` fills
     them for a simulated-exchange snapshot of that stamp: CZCE in whole seconds (the
     simulated exchange stamps CZCE so; with ``czce_whole_seconds`` off the round's own
@@ -148,10 +161,25 @@ def time_lines(exchange: str, stamp_ns: int, quirks: Quirks) -> bytes:
     local = datetime.fromtimestamp(stamp_ns // 1_000_000_000, CHINA_TZ)
     day, action = exchange_days(exchange, local, quirks.exchange_days)
     clock = local.strftime("%H:%M:%S")
-    return (
-        f"TradingDay={day}\nActionDay={action}\nUpdateTime={clock}\n"
-        f"UpdateMillisec={millis}\nSendingTime={clock}\n"
-    ).encode()
+    return {
+        "TradingDay": day,
+        "ActionDay": action,
+        "UpdateTime": clock,
+        "UpdateMillisec": millis,
+        "SendingTime": clock,
+    }
+
+
+def time_lines(exchange: str, stamp_ns: int, quirks: Quirks) -> bytes:
+    """``time_values`` as the text frame's lines."""
+    return "".join(f"{k}={v}\n" for k, v in time_values(exchange, stamp_ns, quirks).items()).encode()
+
+
+def time_patches(
+    exchange: str, stamp_ns: int, quirks: Quirks, flavour: str = "ctp"
+) -> list[tuple[int, bytes]]:
+    """``time_values`` as writes over a ``depth_template``."""
+    return packer(flavour).patches(time_values(exchange, stamp_ns, quirks))
 
 
 @dataclass
@@ -178,6 +206,22 @@ def build_round(
         at += len(frame)
         offsets.append(at)
     return FrontRound(stamp_ns, b"".join(frames), offsets)
+
+
+def build_binary_round(
+    stamp_ns: int,
+    exchanges: list[str],
+    templates: list[bytes],
+    quirks: Quirks,
+    offset_ns: int = 0,
+    flavour: str = "ctp",
+) -> FrontRound:
+    """``build_round`` in ``B`` frames: each template with the round's time fields."""
+    patches = {ex: time_patches(ex, stamp_ns + offset_ns, quirks, flavour) for ex in set(exchanges)}
+    head = packed_frame_head(flavour)
+    frames = [head + patched(t, patches[ex]) for ex, t in zip(exchanges, templates, strict=True)]
+    step = len(head) + packer(flavour).size
+    return FrontRound(stamp_ns, b"".join(frames), list(range(0, step * len(frames) + 1, step)))
 
 
 @dataclass
@@ -214,7 +258,8 @@ class BurstFront(LoopbackFront):
         super().__init__(listen, sim_addr, control_addr, **kw)
         self.products = market_products(burst_contracts)
         self.known.update({p.symbol: p.exchange for p in self.products})
-        self.content: MarketContent[bytes] | None = None
+        # Each record as text, and as a ctp struct when the front sends binary (b"" else).
+        self.content: MarketContent[tuple[bytes, bytes]] | None = None
         self.burst: Burst | None = None
 
     def _feed_loop(self) -> None:
@@ -249,7 +294,11 @@ class BurstFront(LoopbackFront):
             raise ValueError(f"contracts must be 1 to {len(self.products)}, rounds at least 1")
         quirks = self.quirks
         if self.content is None:
-            self.content = MarketContent(self.products, lambda snap: depth_body(snap, quirks))
+            binary = quirks.depth_frame == "binary"
+            self.content = MarketContent(
+                self.products,
+                lambda snap: (depth_body(snap, quirks), depth_template(snap, quirks) if binary else b""),
+            )
         if request.get("reset"):
             self.content.reset()
         products = self.products[:count]
@@ -257,15 +306,32 @@ class BurstFront(LoopbackFront):
         exchanges = [p.exchange for p in products]
         first_ns = first_boundary(time.time_ns() + LEAD_NS)
         offset_ns = round(self.clock_offset * 1e9)
-        plan = [
-            build_round(first_ns + r * ROUND_NS, exchanges, bodies[r], quirks, offset_ns)
-            for r in range(rounds)
-        ]
         symbols = [p.symbol for p in products]
         burst = Burst(first_ns, rounds, symbols)
         with self.lock:
             targets = [c for c in self.connections if c.logged_in and c.api == "md"]
+        # The burst's records are futures' (a CTP front's): binary for ctp libraries that read it.
+        kinds = {
+            c.number: "binary"
+            if c.flavour == "ctp" and bodies[0][0][1] and self.frame_kind(c, quirks) == "binary"
+            else "text"
+            for c in targets
+        }
+        plans: dict[str, list[FrontRound]] = {}
+        if "text" in kinds.values():
+            plans["text"] = [
+                build_round(first_ns + r * ROUND_NS, exchanges, [b for b, _ in bodies[r]], quirks, offset_ns)
+                for r in range(rounds)
+            ]
+        if "binary" in kinds.values():
+            plans["binary"] = [
+                build_binary_round(
+                    first_ns + r * ROUND_NS, exchanges, [t for _, t in bodies[r]], quirks, offset_ns
+                )
+                for r in range(rounds)
+            ]
         for conn in targets:
+            plan = plans[kinds[conn.number]]
             sends = burst.sends.setdefault(conn.user or f"#{conn.number}", [])
             delay_ns = round(float(delays.get(conn.user, 0.0)) * 1e6)
             writer = threading.Thread(
@@ -279,7 +345,12 @@ class BurstFront(LoopbackFront):
         for writer in burst.writers:
             writer.start()
         log.info(
-            "burst: %d contracts x %d rounds to %d connections from %d", count, rounds, len(targets), first_ns
+            "burst: %d contracts x %d rounds to %d connections from %d (%s)",
+            count,
+            rounds,
+            len(targets),
+            first_ns,
+            ", ".join(f"{k} {list(kinds.values()).count(k)}" for k in sorted(plans)),
         )
         return {"ok": True, "first_ns": first_ns, "connections": len(targets)}
 
@@ -436,6 +507,7 @@ def main(argv: list[str] | None = None) -> int:
     front.add_argument("--sim", default="", help="a simulated exchange to feed from besides (optional)")
     front.add_argument("--clock-offset", type=float, default=0.0)
     front.add_argument("--quirks", default="{}", help='JSON, e.g. {"replay": false}')
+    add_depth_frame_option(front)
     sim = sub.add_parser("sim", help="rounds for sim sources on a PUB")
     sim.add_argument("--pub", required=True)
     sim.add_argument("--control", required=True)
@@ -460,7 +532,7 @@ def main(argv: list[str] | None = None) -> int:
             args.control,
             args.contracts,
             clock_offset=args.clock_offset,
-            quirks=Quirks().updated(json.loads(args.quirks)),
+            quirks=Quirks(depth_frame=args.depth_frame).updated(json.loads(args.quirks)),
         )
     else:
         server = SimBurst(args.pub, args.control, args.contracts)

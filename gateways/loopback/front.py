@@ -7,11 +7,13 @@
 
 It reads the simulated exchange's snapshots (``gateways.simexchange``) and serves them to
 each logged-in connection that subscribed, as ``CThostFtdcDepthMarketDataField`` records in
-the frame format of ``loopback_md.cpp``. It reproduces what real fronts do (each switchable
-per run, or per user through the control socket, see ``Quirks``): DBL_MAX in empty price
-fields, the snapshot replayed at subscription (stale right after login), ActionDay and
-TradingDay as each exchange fills them, CZCE stamps in whole seconds, disconnects, an error
-answer for an unknown instrument, a stall with the connection open.
+the frame format of ``loopback_md.cpp``: a depth record as the vendor's struct bytes (``B``,
+``depth_struct``) as a broker's front sends it, or as ``Key=Value`` text (``D``), chosen by the
+``depth_frame`` setting (``--depth-frame``, per run or per user). It reproduces what real
+fronts do (each switchable per run, or per user through the control socket, see ``Quirks``):
+DBL_MAX in empty price fields, the snapshot replayed at subscription (stale right after
+login), ActionDay and TradingDay as each exchange fills them, CZCE stamps in whole seconds,
+disconnects, an error answer for an unknown instrument, a stall with the connection open.
 
 The same port serves the loopback trader library (``loopback_td.cpp``): authenticate
 (``auth_code``: the AuthCode the front requires, empty = any), login, settlement confirm and
@@ -28,6 +30,7 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import signal
 import socket
 import struct
@@ -43,6 +46,7 @@ import msgpack
 import zmq
 
 from aggregation.universe import Instrument, universe_from_rules
+from gateways.loopback.depth_struct import packer
 from gateways.simexchange import PRODUCTS, SNAP_TOPIC, contract_universe
 
 log = logging.getLogger("mdhub.loopback.front")
@@ -61,6 +65,9 @@ PC_FUTURES, PC_OPTIONS, PC_ETF_OPTION = "1", "2", "7"
 OPTIONS_TYPE = {"C": "1", "P": "2"}
 # InstrumentName's size in bytes, terminator included (TThostFtdcInstrumentNameType).
 NAME_BYTES = {"ctp": 21, "sopt": 41}
+DEPTH_FRAMES = ("binary", "text")
+# The front's default depth frame where --depth-frame is not given (tests run both ways).
+DEPTH_FRAME_ENV = "MDHUB_LOOPBACK_DEPTH_FRAME"
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,9 @@ class Quirks:
     czce_whole_seconds: bool = True  # CZCE UpdateMillisec is always 0
     unknown_error: bool = True  # ErrorID 16 for an instrument the front does not know
     auth_code: str = ""  # the AuthCode ReqAuthenticate must carry (ErrorID 63 otherwise); "" = any
+    # How depth records travel: "binary" (``B``, the vendor's struct bytes, to a library that
+    # says it reads them; as a broker's front) or "text" (``D``, Key=Value lines).
+    depth_frame: str = "binary"
     heartbeat_timeout_ms: int = 3000
     heartbeat_warning_ms: int = 1500
     reconnect_ms: int = 500
@@ -84,6 +94,9 @@ class Quirks:
         unknown = set(changes) - set(known)
         if unknown:
             raise ValueError(f"unknown quirk(s) {sorted(unknown)}; known: {sorted(known)}")
+        frame = changes.get("depth_frame", self.depth_frame)
+        if frame not in DEPTH_FRAMES:
+            raise ValueError(f"depth_frame {frame!r}: one of {', '.join(DEPTH_FRAMES)}")
         return replace(self, **changes)
 
 
@@ -242,6 +255,12 @@ def encode_frame(kind: bytes, values: dict[str, Any] | list[tuple[str, Any]]) ->
     return _LENGTH.pack(len(payload)) + payload
 
 
+def binary_frame(fields: dict[str, Any], flavour: str) -> bytes:
+    """A depth record as a ``B`` frame: the flavour's ``CThostFtdcDepthMarketDataField``."""
+    record = packer(flavour).pack(fields)
+    return _LENGTH.pack(len(record) + 1) + b"B" + record
+
+
 def decode_payload(payload: bytes) -> list[tuple[str, str]]:
     out = []
     for line in payload.decode("gb18030", errors="replace").split("\n"):
@@ -259,6 +278,7 @@ class Connection:
     user: str = ""
     flavour: str = "ctp"
     api: str = "md"  # "md" or "trader": which loopback library is on the other end
+    reads_binary: bool = False  # the md library said at login that it reads ``B`` frames
     authenticated: bool = False
     logged_in: bool = False
     subscribed: set[str] = field(default_factory=set)
@@ -316,10 +336,28 @@ class LoopbackFront:
         self.shutdown = threading.Event()
         self.bad_frames = 0
         self.numbers = 0
+        self.no_layout: set[str] = set()  # flavours whose header could not be read: text frames
 
     def quirks_for(self, conn: Connection) -> Quirks:
         changes = self.user_quirks.get(conn.user)
         return self.quirks.updated(changes) if changes else self.quirks
+
+    def frame_kind(self, conn: Connection, quirks: Quirks) -> str:
+        """``binary`` when the setting asks for it, the library reads it and the flavour's
+        layout is known; else ``text`` (a library built before the binary frame, or headers
+        gone: the records still flow, the log says why once)."""
+        if quirks.depth_frame != "binary" or not conn.reads_binary or conn.flavour in self.no_layout:
+            return "text"
+        try:
+            packer(conn.flavour)
+        except (OSError, StopIteration, RuntimeError, KeyError, IndexError) as exc:
+            self.no_layout.add(conn.flavour)
+            log.warning("no %r depth layout (%s): text frames for it", conn.flavour, exc)
+            return "text"
+        return "binary"
+
+    def depth_frame(self, conn: Connection, fields: dict[str, Any], kind: str) -> bytes:
+        return binary_frame(fields, conn.flavour) if kind == "binary" else encode_frame(b"D", fields)
 
     # -- threads ---------------------------------------------------------------------------
 
@@ -411,6 +449,7 @@ class LoopbackFront:
             conn.user = first.get("UserID", "")
             conn.flavour = first.get("Flavour", "ctp")
             conn.api = first.get("Api", "md")
+            conn.reads_binary = first.get("DepthFrame") == "binary"
             if conn.api == "trader" and self.quirks_for(conn).auth_code and not conn.authenticated:
                 error_id, error_msg = AUTHENTICATION_FAILED
                 conn.send(
@@ -528,7 +567,8 @@ class LoopbackFront:
         # from the previous session: stale by hours.
         age = quirks.stale_login if symbol not in conn.replayed_since_login else 0.0
         conn.replayed_since_login.add(symbol)
-        conn.send(encode_frame(b"D", depth_fields(snap, quirks, self.clock_offset, age)))
+        fields = depth_fields(snap, quirks, self.clock_offset, age)
+        conn.send(self.depth_frame(conn, fields, self.frame_kind(conn, quirks)))
 
     def _feed_loop(self) -> None:
         ctx = zmq.Context.instance()
@@ -537,7 +577,7 @@ class LoopbackFront:
         sub.setsockopt(zmq.RCVHWM, 1_000_000)
         sub.setsockopt(zmq.SUBSCRIBE, SNAP_TOPIC)
         sub.connect(self.sim_addr)
-        frames: dict[tuple[str, Quirks], bytes] = {}
+        frames: dict[tuple[str, Quirks, str, str], bytes] = {}
         while not self.shutdown.is_set():
             if not sub.poll(200):
                 continue
@@ -550,11 +590,15 @@ class LoopbackFront:
             with self.lock:
                 targets = [c for c in self.connections if c.logged_in and symbol in c.subscribed]
             for conn in targets:
+                # Encoded once per round for every connection of the same quirks, frame and
+                # flavour (the struct layouts of ctp and sopt differ).
                 quirks = self.quirks_for(conn)
-                frame = frames.get((symbol, quirks))
+                kind = self.frame_kind(conn, quirks)
+                key = (symbol, quirks, kind, conn.flavour if kind == "binary" else "")
+                frame = frames.get(key)
                 if frame is None:
-                    frame = frames[(symbol, quirks)] = encode_frame(
-                        b"D", depth_fields(snap, quirks, self.clock_offset)
+                    frame = frames[key] = self.depth_frame(
+                        conn, depth_fields(snap, quirks, self.clock_offset), kind
                     )
                 conn.send(frame)
         sub.close()
@@ -606,6 +650,8 @@ class LoopbackFront:
                         "number": c.number,
                         "user": c.user,
                         "api": c.api,
+                        "flavour": c.flavour,
+                        "depth_frame": self.frame_kind(c, self.quirks_for(c)) if c.api == "md" else "",
                         "logged_in": c.logged_in,
                         "subscribed": sorted(c.subscribed),
                         "sent": c.sent,
@@ -656,6 +702,18 @@ def send_control(control_addr: str, timeout: float = 3.0, **request: Any) -> dic
         sock.close()
 
 
+def add_depth_frame_option(parser: argparse.ArgumentParser) -> None:
+    default = os.environ.get(DEPTH_FRAME_ENV) or "binary"
+    if default not in DEPTH_FRAMES:
+        parser.error(f"${DEPTH_FRAME_ENV}={default!r}: one of {', '.join(DEPTH_FRAMES)}")
+    parser.add_argument(
+        "--depth-frame",
+        choices=DEPTH_FRAMES,
+        default=default,
+        help=f"how depth records travel (default binary, or ${DEPTH_FRAME_ENV})",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m gateways.loopback.front")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -665,6 +723,7 @@ def main(argv: list[str] | None = None) -> int:
     serve.add_argument("--control", required=True)
     serve.add_argument("--clock-offset", type=float, default=0.0, help="seconds added to the wall clock")
     serve.add_argument("--quirks", default="{}", help='JSON, e.g. {"stale_login": 3600}')
+    add_depth_frame_option(serve)
     serve.add_argument("--contracts", type=int, default=len(PRODUCTS))
     control = sub.add_parser("control", help="send a command to a running front")
     control.add_argument("--control", required=True)
@@ -682,7 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         args.sim,
         args.control,
         args.clock_offset,
-        Quirks().updated(json.loads(args.quirks)),
+        Quirks(depth_frame=args.depth_frame).updated(json.loads(args.quirks)),
         args.contracts,
     )
 

@@ -133,6 +133,7 @@ int open_connection(const std::string& address, int timeout_ms) {
 //   void on_disconnected(int reason);          a greeted connection ended (OnFrontDisconnected)
 //   void on_heartbeat_warning(int seconds);    the front has gone quiet (OnHeartBeatWarning)
 //   void on_frame(char type, const Fields&);   any other frame from the front
+//   void on_record(const char*, size_t);       a 'B' frame's payload (binary, unparsed)
 template <class Derived>
 class FrontLink {
 public:
@@ -252,10 +253,16 @@ private:
                     }
                     if (buffer.size() - offset < 4 + length) break;
                     char type = buffer[offset + 4];
-                    Fields fields = parse(buffer.substr(offset + 5, length - 1));
+                    const char* body = buffer.data() + offset + 5;
                     offset += 4 + length;
-                    if (type == 'C') greet(fields);
-                    else if (type != 'H') self().on_frame(type, fields);
+                    if (type == 'B') {
+                        // A binary record: the vendor's struct bytes as they are, no parse.
+                        self().on_record(body, length - 1);
+                    } else {
+                        Fields fields = parse(std::string(body, length - 1));
+                        if (type == 'C') greet(fields);
+                        else if (type != 'H') self().on_frame(type, fields);
+                    }
                     if (!running_) return 0;
                 }
                 buffer.erase(0, offset);

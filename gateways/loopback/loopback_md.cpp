@@ -15,7 +15,10 @@
 //
 // Wire (both ways): frames of [u32 big-endian length][u8 type][payload], the payload being
 // "Key=Value\n" lines whose keys are the CTP field names; strings travel as the front's bytes
-// (GB18030 where the vendor sends Chinese), doubles as text (DBL_MAX survives exactly).
+// (GB18030 where the vendor sends Chinese), doubles as text (DBL_MAX survives exactly). One
+// exception, front -> library: a 'B' frame's payload is a depth record as the vendor's struct
+// bytes (this host's byte order, the header's layout), memcpy'd as a vendor library copies the
+// broker's binary record; the login says the library reads them (DepthFrame=binary).
 
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -109,7 +112,10 @@ public:
         // The password is not sent: the loopback front checks no credentials, and a secret
         // that never leaves the process cannot be logged anywhere else.
         // Flavour: a CTP front knows futures, a SOPT front stock options.
-        std::string payload = "RequestID=" + std::to_string(request_id) + "\nFlavour=" LOOPBACK_FLAVOUR "\n";
+        // DepthFrame: this library reads depth records as 'B' frames (the struct's bytes); a
+        // front that sees no such line keeps to 'D' text frames.
+        std::string payload =
+            "RequestID=" + std::to_string(request_id) + "\nFlavour=" LOOPBACK_FLAVOUR "\nDepthFrame=binary\n";
         if (req) {
             payload += std::string("BrokerID=") + req->BrokerID + "\nUserID=" + req->UserID + "\n";
         }
@@ -179,6 +185,35 @@ public:
             default:
                 ++g_bad_packets;  // counted and dropped, the session goes on
         }
+    }
+
+    // A 'B' frame: one CThostFtdcDepthMarketDataField as the front laid it out from the same
+    // vendor header (gateways/depthtee/layout.py), copied as a vendor library copies the
+    // broker's record. A payload of another size (another header's layout) is counted and
+    // dropped; every string is terminated here so that a bent record cannot make the wrapper
+    // read past its field.
+    void on_record(const char* data, size_t size) {
+        CThostFtdcDepthMarketDataField depth;
+        if (size != sizeof(depth)) {
+            ++g_bad_packets;
+            return;
+        }
+        std::memcpy(&depth, data, sizeof(depth));
+#define TERMINATE(f) depth.f[sizeof(depth.f) - 1] = '\0'
+        TERMINATE(TradingDay);
+        TERMINATE(ExchangeID);
+        TERMINATE(UpdateTime);
+        TERMINATE(ActionDay);
+        TERMINATE(InstrumentID);
+        TERMINATE(ExchangeInstID);
+#ifdef LOOPBACK_SOPT
+        TERMINATE(SendingTime);
+#else
+        TERMINATE(reserve1);
+        TERMINATE(reserve2);
+#endif
+#undef TERMINATE
+        if (spi_) spi_->OnRtnDepthMarketData(&depth);
     }
 
 private:
