@@ -178,7 +178,8 @@ cdef inline char classify(PyObject* o, double* out) noexcept:
         return K_FLOAT
     if type(v) is int:
         x = PyLong_AsLongLongAndOverflow(v, &overflow)
-        if overflow or x >= 9007199254740992 or x <= -9007199254740992:
+        # LL: without it Cython compares through Python ints (a literal past 2**31).
+        if overflow or x >= 9007199254740992LL or x <= -9007199254740992LL:
             return K_OTHER
         out[0] = <double>x
         return K_INT

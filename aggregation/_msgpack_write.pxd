@@ -10,7 +10,7 @@ has checked that the buffer has the room.
 """
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport UINT32_MAX, int64_t, uint64_t
 from libc.string cimport memcpy
 
 
@@ -32,7 +32,9 @@ cdef inline Py_ssize_t put_uint(unsigned char* p, uint64_t u) noexcept:
         return put_be(p, 0xCC, u, 1)
     if u <= 0xFFFF:
         return put_be(p, 0xCD, u, 2)
-    if u <= 0xFFFFFFFF:
+    # UINT32_MAX, not 0xFFFFFFFF: Cython makes a literal past 2**31 a Python int, and the
+    # comparison then boxes ``u`` into a PyLong for every int of 16 bits or more.
+    if u <= UINT32_MAX:
         return put_be(p, 0xCE, u, 4)
     return put_be(p, 0xCF, u, 8)
 
