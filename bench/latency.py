@@ -211,12 +211,15 @@ class RelaySink(Sink):
 
 
 class HubSink(Sink):
-    def __init__(self, run_dir: str) -> None:
+    def __init__(self, run_dir: str, journal_dir: str | None = None) -> None:
         self.pub = f"tcp://127.0.0.1:{free_port()}"
         self.snap = snap = f"tcp://127.0.0.1:{free_port()}"
         self.ingest = f"ipc://{run_dir}/ingest.ipc"
+        # With a journal directory the hub journals every tick there (bench/services.py: the
+        # services read that tape).
+        journal = [journal_dir] if journal_dir else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.engine_runner", run_dir, self.pub, snap],
+            [sys.executable, "-m", "bench.engine_runner", run_dir, self.pub, snap, *journal],
             cwd=PROJECT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

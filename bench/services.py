@@ -8,9 +8,11 @@ how many contracts one service process can follow: bar ticks/s, Greeks (IV + 5 G
 
 ``--tick-path``: the hub's tick p50/p99 and its ingress ceiling with the bar and Greeks
 services attached vs none, in the same run, alternating, on fresh hubs (bench/latency.py's
-phases, senders and client, unchanged). With services on, the two ``services.runner``
-processes read the hub's whole stream (every contract; the stream's options priced by the
-Greeks service) and push their records into its ingest, as under runhub; they share the
+phases, senders and client, unchanged). Both arms run the same hub: its journal on (the
+tape), as by default under runhub. With services on, the two ``services.runner`` processes
+read every tick (every contract; the stream's options priced by the Greeks service) from
+that tape (``--input=tape``, the default with a journal; ``--input=hub`` for the hub's
+stream, as before) and push their records into its ingest, as under runhub; they share the
 machine's cores with the hub, as they do in production.
 """
 
@@ -90,8 +92,11 @@ class ServicesHubSink(Sink):
     # The services import vollib/scipy and take a snapshot (which times out on the held hub).
     STARTUP_SECONDS = 6.0
 
-    def __init__(self, run_dir: str, flags: Sequence[str] = (), greeks_topics: str = "") -> None:
-        self.hub = HubSink(run_dir)
+    def __init__(
+        self, run_dir: str, flags: Sequence[str] = (), greeks_topics: str = "", service_input: str = "tape"
+    ) -> None:
+        journal = journal_dir(run_dir)
+        self.hub = HubSink(run_dir, journal)
         self.pub, self.ingest = self.hub.pub, self.hub.ingest
         self.services = [
             subprocess.Popen(
@@ -104,6 +109,8 @@ class ServicesHubSink(Sink):
                     f"--pub={self.hub.pub}",
                     f"--snapshot={self.hub.snap}",
                     f"--ingest={self.ingest}",
+                    f"--input={service_input}",
+                    f"--journal-dir={journal}",
                     *extra,
                     *flags,
                 ],
@@ -132,6 +139,10 @@ class ServicesHubSink(Sink):
         return self.hub.stop()
 
 
+def journal_dir(run_dir: str) -> str:
+    return f"{run_dir}/journal"
+
+
 def load_average() -> str:
     one, five, fifteen = os.getloadavg()
     return f"{one:.2f} {five:.2f} {fifteen:.2f}"
@@ -143,19 +154,22 @@ def bench_tick_path(args: argparse.Namespace) -> None:
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}; "
         f"{args.contracts} contracts; service flags: {' '.join(flags) or '(defaults)'}; "
-        f"Greeks topics: {args.greeks_topics or 'all'}; "
-        f"load average before: {load_average()}",
+        f"Greeks topics: {args.greeks_topics or 'all'}; services read: {args.input}; journal on in both "
+        f"arms; load average before: {load_average()}",
         flush=True,
     )
 
     def with_services(run_dir: str) -> Sink:
-        return ServicesHubSink(run_dir, flags, args.greeks_topics)
+        return ServicesHubSink(run_dir, flags, args.greeks_topics, args.input)
+
+    def without(run_dir: str) -> Sink:
+        return HubSink(run_dir, journal_dir(run_dir))
 
     results: list[dict[str, Any]] = []
     for rep in range(args.repeat):
         for phase in phases:
             for path in ("hub", "hub+services"):
-                make = with_services if path == "hub+services" else None
+                make = with_services if path == "hub+services" else without
                 r = run_phase(path, phase, args, make_sink=make)
                 r["path"] = path
                 results.append(r)
@@ -211,6 +225,12 @@ def main() -> None:
         "--greeks-topics",
         default="",
         help="what the Greeks service reads (--tick-path; default: the whole stream)",
+    )
+    parser.add_argument(
+        "--input",
+        choices=("tape", "hub"),
+        default="tape",
+        help="where the services read the ticks (--tick-path): the hub's journal file, or its stream",
     )
     args = parser.parse_args()
     if args.tick_path:

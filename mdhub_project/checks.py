@@ -9,8 +9,10 @@ from django.core import checks
 
 from engine.states import FailoverMode
 from services.bars import DAILY, interval_step
+from services.inputs import INPUTS, TAPE
 from services.priority import PRIORITIES
 from services.runner import SERVICES
+from services.tape import TAPE_FROM
 
 
 @checks.register(checks.Tags.security, deploy=True)
@@ -138,6 +140,38 @@ def check_services(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckM
                 f"MDHUB_SERVICES_CADENCE_MS is {settings.MDHUB_SERVICES_CADENCE_MS:g}; it must be 0 or more.",
                 hint="Unset it for the default 20 ms batches, or 0 to wake for every tick.",
                 id="mdhub.E010",
+            )
+        )
+    return errors + check_services_input()
+
+
+def check_services_input() -> list[checks.CheckMessage]:
+    """Where the services read their ticks (docs/services.md, "Input: the tape")."""
+    errors: list[checks.CheckMessage] = []
+    asked = settings.MDHUB_SERVICES_INPUT
+    if asked not in INPUTS:
+        errors.append(
+            checks.Error(
+                f"MDHUB_SERVICES_INPUT is {asked!r}.",
+                hint=f"Choose {', '.join(INPUTS)} (auto: the journal file when MDHUB_JOURNAL is on, "
+                "else the hub's stream).",
+                id="mdhub.E011",
+            )
+        )
+    elif asked == TAPE and not settings.MDHUB_JOURNAL:
+        errors.append(
+            checks.Error(
+                "MDHUB_SERVICES_INPUT is 'tape' but MDHUB_JOURNAL is off: there is no tape to read.",
+                hint="Turn MDHUB_JOURNAL on, or set MDHUB_SERVICES_INPUT to auto or hub.",
+                id="mdhub.E011",
+            )
+        )
+    if settings.MDHUB_SERVICES_TAPE_FROM not in TAPE_FROM:
+        errors.append(
+            checks.Error(
+                f"MDHUB_SERVICES_TAPE_FROM is {settings.MDHUB_SERVICES_TAPE_FROM!r}.",
+                hint="Choose start (a restarted service rebuilds the day from the tape) or end.",
+                id="mdhub.E011",
             )
         )
     return errors

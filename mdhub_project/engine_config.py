@@ -86,10 +86,14 @@ def restart_config() -> RestartConfig:
 
 
 def service_args(name: str) -> tuple[str, ...]:
-    """A service's own settings as ``services.runner`` flags (checked by ``mdhub.E007``–``E010``)."""
+    """A service's own settings as ``services.runner`` flags (checked by ``mdhub.E007``–``E011``)."""
     common = (
         f"--priority={settings.MDHUB_SERVICES_PRIORITY}",
         f"--cadence-ms={settings.MDHUB_SERVICES_CADENCE_MS:g}",
+        f"--input={settings.MDHUB_SERVICES_INPUT}",
+        f"--tape-from={settings.MDHUB_SERVICES_TAPE_FROM}",
+        # The tape the services read (MDHUB_SERVICES_INPUT auto/tape); "" without a journal.
+        f"--journal-dir={settings.MDHUB_JOURNAL_DIR if settings.MDHUB_JOURNAL else ''}",
     )
     return (*common, *_own_args(name))
 

@@ -254,6 +254,11 @@ MDHUB_OPTION_CONTRACTS = env_str("MDHUB_OPTION_CONTRACTS", "")
 # queued ticks in batches this often; what each service reads (empty: everything).
 MDHUB_SERVICES_PRIORITY = env_str("MDHUB_SERVICES_PRIORITY", "idle")
 MDHUB_SERVICES_CADENCE_MS = env_float("MDHUB_SERVICES_CADENCE_MS", 20.0)
+# Where the services take their ticks (services/inputs.py): "tape" (the journal file the hub
+# writes anyway: the hub sends them nothing), "hub" (its stream), "auto" (the tape when the
+# journal is on); and whether a service starts at the day's start of the tape or its end.
+MDHUB_SERVICES_INPUT = env_str("MDHUB_SERVICES_INPUT", "auto")
+MDHUB_SERVICES_TAPE_FROM = env_str("MDHUB_SERVICES_TAPE_FROM", "start")
 MDHUB_BARS_TOPICS = env_str("MDHUB_BARS_TOPICS", "")
 MDHUB_GREEKS_TOPICS = env_str("MDHUB_GREEKS_TOPICS", "")
 
