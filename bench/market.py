@@ -22,7 +22,10 @@ loop, dedup, XPUB on tcp) forwards the first copy of each to one client (SUB, tc
   (``gateways.depthtee``: the records go from the md library to the compiled handler, the
   wrapper's dict never built) → the hub. ``ctp-dict``: the same with ``MDHUB_DEPTH_TEE=0``
   (the wrapper's dict and ``gateways.kinds.fast_record``); ``ctp-vnpy``: with
-  ``MDHUB_VNPY_TICKS=1`` (vn.py's ``TickData`` path), for comparison.
+  ``MDHUB_VNPY_TICKS=1`` (vn.py's ``TickData`` path), for comparison. The front sends each
+  record as the vendor's struct bytes (the ``B`` frame, memcpy'd by the library, as a
+  broker's front sends binary); ``ctp-text``: the ``ctp`` path with the Key=Value ``D`` frame
+  the library parses (a second front, ``--depth-frame text``).
 
 A contract's delay is its receipt at the client minus the round's first send (the earliest
 of the three sources' send stamps: the front's writer, the sim PUB, or the floor's sender,
@@ -64,10 +67,11 @@ from gateways.loopback.front import send_control
 
 PROJECT = Path(__file__).resolve().parent.parent
 ACCOUNTS = ("mkt-a", "mkt-b", "mkt-c")
-PATHS = ("relay", "hub", "sim", "ctp", "ctp-dict", "ctp-vnpy")
+PATHS = ("relay", "hub", "sim", "ctp", "ctp-text", "ctp-dict", "ctp-vnpy")
 # The workers' environment per ctp path: the depth tee, the dict fast path, vn.py's path.
 CTP_ENV = {
     "ctp": {"MDHUB_DEPTH_TEE": "1", "MDHUB_VNPY_TICKS": "0"},
+    "ctp-text": {"MDHUB_DEPTH_TEE": "1", "MDHUB_VNPY_TICKS": "0"},
     "ctp-dict": {"MDHUB_DEPTH_TEE": "0", "MDHUB_VNPY_TICKS": "0"},
     "ctp-vnpy": {"MDHUB_DEPTH_TEE": "0", "MDHUB_VNPY_TICKS": "1"},
 }
@@ -482,11 +486,13 @@ class SimPath(ServerPath):
 class Front:
     """The loopback front in burst mode, shared by the ctp paths (its records are encoded once)."""
 
-    def __init__(self, run_dir: Path, contracts: int) -> None:
+    def __init__(self, run_dir: Path, contracts: int, depth_frame: str = "binary") -> None:
         self.address = f"tcp://127.0.0.1:{free_port()}"
         self.control = f"ipc://{run_dir}/frontctl.ipc"
+        self.depth_frame = depth_frame
         argv = [sys.executable, "-m", "gateways.loopback.burst", "front", "--listen", self.address]
         argv += ["--control", self.control, "--contracts", str(contracts), "--quirks", '{"replay": false}']
+        argv += ["--depth-frame", depth_frame]
         self.proc = spawn(argv, run_dir / "front.log")
         wait_until(
             lambda: send_control(self.control, timeout=1.0, cmd="burst_status").get("ok"), 120, "the front"
@@ -567,9 +573,13 @@ def run_path(name: str, args: argparse.Namespace, front: list[Front], run_dir: P
     elif name == "sim":
         path = SimPath(run_dir, args)
     else:
-        if not front:
-            front.append(Front(run_dir, max(args.sizes)))
-        path = CtpPath(run_dir, args, front[0], name)
+        # One front per depth frame, shared by the ctp paths of that frame.
+        frame = "text" if name == "ctp-text" else "binary"
+        shared = next((f for f in front if f.depth_frame == frame), None)
+        if shared is None:
+            shared = Front(run_dir, max(args.sizes), frame)
+            front.append(shared)
+        path = CtpPath(run_dir, args, shared, name)
     results = []
     sub = client(zmq.Context.instance(), path.sink.pub)
     try:
