@@ -32,6 +32,8 @@ def hub(tmp_path: Path) -> Iterator[HubProcess]:
         MDHUB_BARS_INTERVALS="5s",
         MDHUB_BARS_GRACE_MS="300",
         MDHUB_SERVICES="bars",
+        # On the hub's stream (with a journal a service reads the tape, no CURVE endpoint).
+        MDHUB_SERVICES_INPUT="hub",
     )
     process.manage("migrate", "--noinput")
     process.manage("seed_demo")
