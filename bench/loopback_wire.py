@@ -68,13 +68,12 @@ def records(contracts: int, rounds: int) -> list[dict[str, object]]:
     ]
 
 
-def run(harness: Path, frames: list[bytes]) -> tuple[float, float]:
-    """(CPU µs, wall µs) per record in the library for one pass of ``frames``."""
+def deliver(harness: Path, frames: list[bytes], records: int) -> list[str]:
+    """Greet the library in ``harness``, write ``frames`` at once, and return what it prints
+    once ``records`` depth records are in."""
     with socket.create_server(("127.0.0.1", 0)) as server:
         port = server.getsockname()[1]
-        proc = subprocess.Popen(
-            [str(harness), str(port), str(len(frames))], stdout=subprocess.PIPE, text=True
-        )
+        proc = subprocess.Popen([str(harness), str(port), str(records)], stdout=subprocess.PIPE, text=True)
         server.settimeout(10)
         conn, _ = server.accept()
         with conn:
@@ -84,7 +83,12 @@ def run(harness: Path, frames: list[bytes]) -> tuple[float, float]:
             out, _ = proc.communicate(timeout=60)
     if proc.returncode != 0:
         raise RuntimeError(f"the harness did not see every record (exit {proc.returncode})")
-    cpu_ns, wall_ns, counted, _ = out.split()
+    return out.split()
+
+
+def run(harness: Path, frames: list[bytes]) -> tuple[float, float]:
+    """(CPU µs, wall µs) per record in the library for one pass of ``frames``."""
+    cpu_ns, wall_ns, counted, *_ = deliver(harness, frames, len(frames))
     return int(cpu_ns) / int(counted) / 1000, int(wall_ns) / int(counted) / 1000
 
 

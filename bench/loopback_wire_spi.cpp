@@ -2,7 +2,11 @@
 // wrapper links the vendor's) with an SPI that only counts depth records, so the figure is
 // the library's own cost per record: receive, framing, and the text parse or the memcpy.
 //
-//   loopback_wire_spi PORT COUNT   -> prints "<library thread CPU ns> <wall ns> <records>"
+//   loopback_wire_spi PORT COUNT
+//   -> prints "<library thread CPU ns> <wall ns> <records timed> <checksum> <bad packets>
+//              <longest InstrumentID>" once COUNT records are in
+//      (tests/test_loopback_binary_frames.py reads the last two: bent frames counted, every
+//      string terminated inside its field)
 //
 // The clock is the library thread's CPU time (CLOCK_THREAD_CPUTIME_ID, read inside the
 // callback, on that thread) from the first record to the COUNT-th.
@@ -13,10 +17,13 @@
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
 #include "ThostFtdcMdApi.h"
+
+extern "C" long mdhub_loopback_bad_packets();
 
 namespace {
 
@@ -33,13 +40,16 @@ public:
     void OnRtnDepthMarketData(CThostFtdcDepthMarketDataField* record) override {
         // Read the record as a consumer would, so that nothing is optimised away.
         checksum_ += record->LastPrice + record->Volume + record->UpdateMillisec + record->InstrumentID[0];
+        size_t length = std::strlen(record->InstrumentID);
+        if (length > longest_) longest_ = length;
         if (seen_ == 0) {
             cpu0_ = now_ns(CLOCK_THREAD_CPUTIME_ID);
             wall0_ = now_ns(CLOCK_MONOTONIC);
         }
         if (++seen_ == expected_) {
-            std::printf("%lld %lld %ld %.0f\n", now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0_,
-                        now_ns(CLOCK_MONOTONIC) - wall0_, seen_ - 1, checksum_);
+            std::printf("%lld %lld %ld %.0f %ld %zu\n", now_ns(CLOCK_THREAD_CPUTIME_ID) - cpu0_,
+                        now_ns(CLOCK_MONOTONIC) - wall0_, seen_ - 1, checksum_, mdhub_loopback_bad_packets(),
+                        longest_);
             std::fflush(stdout);
             done_ = true;
         }
@@ -52,6 +62,7 @@ private:
     long seen_ = 0;
     long long cpu0_ = 0, wall0_ = 0;
     double checksum_ = 0;
+    size_t longest_ = 0;
 };
 
 }  // namespace

@@ -29,6 +29,7 @@ import zmq
 
 from aggregation.exchange_time import CHINA_TZ
 from aggregation.wire import KIND_TICK, split_tick_frame
+from bench.loopback_wire import build_harness, deliver
 from gateways.depthtee.build import main as build_tee
 from gateways.depthtee.layout import record_struct, to_struct
 from gateways.loopback.burst import MarketContent, build_binary_round, depth_template, market_products
@@ -86,9 +87,7 @@ def stamp(text: str) -> int:
 
 
 @pytest.mark.parametrize("when", ["2026-12-01 10:14:59.500", "2026-12-04 23:59:59.500"])
-@pytest.mark.parametrize(
-    "quirks", [Quirks(), Quirks(empty_levels=2, exchange_days=False, dbl_max=False)]
-)
+@pytest.mark.parametrize("quirks", [Quirks(), Quirks(empty_levels=2, exchange_days=False, dbl_max=False)])
 def test_a_binary_burst_record_is_the_front_s_binary_record_for_the_same_snapshot(
     when: str, quirks: Quirks
 ) -> None:
@@ -267,3 +266,33 @@ def test_the_front_s_default_frame_is_binary_unless_the_environment_says_text() 
     assert Quirks().depth_frame == "binary"
     with pytest.raises(ValueError, match="depth_frame"):
         Quirks().updated({"depth_frame": "morse"})
+
+
+def test_the_library_counts_and_drops_a_binary_record_of_another_size_and_terminates_every_string() -> None:
+    """The built ctp library in a small C++ program (``bench/loopback_wire_spi.cpp``) with an
+    SPI that counts records, fed bent frames between good ones over a real socket."""
+    build_tee()
+    size = packer("ctp").size
+    good = binary_frame(
+        depth_fields(
+            ContractSim(market_products(1)[0], random.Random(2)).step(time.time_ns()), Quirks(), 0.0
+        ),
+        "ctp",
+    )
+
+    def frame(kind: bytes, payload: bytes) -> bytes:
+        return (len(payload) + 1).to_bytes(4, "big") + kind + payload
+
+    frames = [
+        good,
+        frame(b"B", b"\x01" * 10),  # too short for the struct
+        frame(b"B", b"\x01" * (size + 1)),  # another header's size
+        frame(b"B", b"A" * size),  # the right size, no terminator anywhere
+        frame(b"Z", b"X=1\n"),  # a frame type the library does not know
+        good,
+        good,
+    ]
+    *_, bad, longest = deliver(build_harness(), frames, records=4)
+    assert int(bad) == 3
+    # InstrumentID is char[81]: the unterminated record reads as 80 characters, not past it.
+    assert int(longest) == 80
