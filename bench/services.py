@@ -163,7 +163,12 @@ def bench_tick_path(args: argparse.Namespace) -> None:
         return ServicesHubSink(run_dir, flags, args.greeks_topics, args.input)
 
     def without(run_dir: str) -> Sink:
-        return HubSink(run_dir, journal_dir(run_dir))
+        # The same settling time as with services (their start-up): the arm before has just
+        # ended (its processes exiting, its journal deleted), and an arm that starts its load
+        # while that goes on measures it too.
+        sink = HubSink(run_dir, journal_dir(run_dir))
+        time.sleep(ServicesHubSink.STARTUP_SECONDS)
+        return sink
 
     results: list[dict[str, Any]] = []
     for rep in range(args.repeat):
