@@ -38,6 +38,8 @@ class HubProcess:
             MDHUB_PUB_ADDR=f"tcp://127.0.0.1:{self.pub_port}",
             MDHUB_SNAPSHOT_ADDR=f"tcp://127.0.0.1:{self.snap_port}",
             MDHUB_RECOVERY_ADDR=f"tcp://127.0.0.1:{free_port()}",
+            # Not the fixed default 5558: two hubs of one run (or two runs) would clash.
+            MDHUB_CONFLATE_ADDR=f"tcp://127.0.0.1:{free_port()}",
             REDIS_URL=redis_url_with_db(os.environ.get("REDIS_URL", DEFAULT_REDIS_URL), HUB_REDIS_DB),
             PYTHONUNBUFFERED="1",
         )
