@@ -18,8 +18,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -34,26 +32,14 @@ from aggregation.client import HubAddress, HubClient
 from aggregation.hub import TickHub
 from aggregation.journal import Journal
 from bench import latency
-from bench.latency import PROJECT, free_port
+from bench.latency import free_port
 
 
 class JournalHubSink(latency.HubSink):
     """``bench.latency``'s hub, with the journal on (``bench.engine_runner``'s 4th argument)."""
 
-    def __init__(self, run_dir: str) -> None:
-        self.pub = f"tcp://127.0.0.1:{free_port()}"
-        snap = f"tcp://127.0.0.1:{free_port()}"
-        self.ingest = f"ipc://{run_dir}/ingest.ipc"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.engine_runner", run_dir, self.pub, snap, f"{run_dir}/journal"],
-            cwd=PROJECT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert self.proc.stdout is not None
-        if self.proc.stdout.readline().strip() != "ready":
-            raise RuntimeError("the hub did not start")
+    def __init__(self, run_dir: str, journal_dir: str | None = None) -> None:
+        super().__init__(run_dir, journal_dir or f"{run_dir}/journal")
 
 
 def run_path(path: str, phase: str, args: argparse.Namespace) -> dict[str, Any]:
