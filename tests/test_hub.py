@@ -67,17 +67,20 @@ def test_malformed_frames_are_counted_and_the_hub_keeps_going(running: RunningHu
     push.send(tick_frame(b"sim-a", b"bad.rb2601.SHFE", key, body))  # not a tick topic
     push.send(tick_frame(b"\xff\xfe", topic, key, body))  # account not UTF-8
     push.send_multipart((b"S", b"sim-a", b"\xc1"))  # invalid msgpack
-    # Too few frames: status and log frames are read by count and the end checked once,
-    # so this one runs into the next message and both count as one malformed message.
+    # Too few frames: status and log frames are read by count without waiting and the end
+    # checked once. If the next message is already queued the cut-short one runs into it and
+    # both count as one malformed message; if not, it alone is malformed and the next tick
+    # goes through. Which one depends on timing; both are right, a crash or a miscount not.
     push.send_multipart((b"S", b"sim-a"))
     push.send(tick_frame(b"sim-a", *tick_frames("rb2601.SHFE", 6, 9.0)))
     push.send(tick_frame(b"sim-a", *tick_frames("rb2601.SHFE", 7, 2.0)))
     got = recv_all(sub)
-    assert [t["volume"] for t in got] == [2.0]
+    volumes = [t["volume"] for t in got]
+    assert volumes in ([2.0], [9.0, 2.0]), volumes
     assert running.hub.stats.malformed == 9
     assert running.hub.topics.keys() == {topic}  # no bad copy left dedup state behind
     assert set(running.hub.sources) == {b"sim-a"}
-    assert running.hub.sources[b"sim-a"].received == 1
+    assert running.hub.sources[b"sim-a"].received == len(volumes)
 
 
 def test_arrival_times_for_health_including_watched_topics(running: RunningHub) -> None:
