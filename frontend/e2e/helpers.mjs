@@ -91,6 +91,19 @@ const AXE_SOURCE = require("node:fs").readFileSync(require.resolve("axe-core/axe
 export async function axeViolations(page) {
   const injected = await page.evaluate(() => typeof window.axe !== "undefined");
   if (!injected) await page.addScriptTag({ content: AXE_SOURCE });
+  // A modal that has just closed leaves the page aria-hidden until its exit animation ends
+  // (Radix hides the rest of the page while it is open): on a loaded machine axe can run in
+  // between and see a hidden page with focusable content. With no dialog open, wait for
+  // those marks to go first; if they stay, axe reports it.
+  await page
+    .waitForFunction(
+      () =>
+        document.querySelector('[role="dialog"], [role="alertdialog"]') !== null ||
+        document.querySelector('[data-aria-hidden="true"]') === null,
+      null,
+      { timeout: 5000 },
+    )
+    .catch(() => {});
   return page.evaluate(async () => {
     const result = await window.axe.run(document, {
       runOnly: { type: "tag", values: ["wcag2a", "wcag21a"] },
