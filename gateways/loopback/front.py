@@ -333,6 +333,10 @@ class LoopbackFront:
         self.latest: dict[str, dict[str, Any]] = {}
         self.connections: list[Connection] = []
         self.lock = threading.Lock()
+        # Held while a snapshot becomes the latest and goes out, and while a subscription
+        # replays the latest: otherwise a replay read just before a newer snapshot is sent
+        # could go out after it, and the client would see the market step back.
+        self.market_lock = threading.Lock()
         self.shutdown = threading.Event()
         self.bad_frames = 0
         self.numbers = 0
@@ -504,8 +508,9 @@ class LoopbackFront:
                 if kind == b"U":
                     conn.subscribed.discard(symbol)
                 elif not error_id:
-                    conn.subscribed.add(symbol)
-                    self._replay(conn, symbol, quirks)
+                    with self.market_lock:
+                        conn.subscribed.add(symbol)
+                        self._replay(conn, symbol, quirks)
             return
         if kind == b"F":
             now = self.now()
@@ -583,25 +588,29 @@ class LoopbackFront:
                 continue
             _, data = sub.recv_multipart()
             snap = msgpack.unpackb(data)
-            symbol = snap["symbol"]
-            self.latest[symbol] = snap
-            self.known.setdefault(symbol, snap["exchange"])
-            frames.clear()
-            with self.lock:
-                targets = [c for c in self.connections if c.logged_in and symbol in c.subscribed]
-            for conn in targets:
-                # Encoded once per round for every connection of the same quirks, frame and
-                # flavour (the struct layouts of ctp and sopt differ).
-                quirks = self.quirks_for(conn)
-                kind = self.frame_kind(conn, quirks)
-                key = (symbol, quirks, kind, conn.flavour if kind == "binary" else "")
-                frame = frames.get(key)
-                if frame is None:
-                    frame = frames[key] = self.depth_frame(
-                        conn, depth_fields(snap, quirks, self.clock_offset), kind
-                    )
-                conn.send(frame)
+            with self.market_lock:
+                self._publish(snap, frames)
         sub.close()
+
+    def _publish(self, snap: dict[str, Any], frames: dict[tuple[str, Quirks, str, str], bytes]) -> None:
+        symbol = snap["symbol"]
+        self.latest[symbol] = snap
+        self.known.setdefault(symbol, snap["exchange"])
+        frames.clear()
+        with self.lock:
+            targets = [c for c in self.connections if c.logged_in and symbol in c.subscribed]
+        for conn in targets:
+            # Encoded once per round for every connection of the same quirks, frame and
+            # flavour (the struct layouts of ctp and sopt differ).
+            quirks = self.quirks_for(conn)
+            kind = self.frame_kind(conn, quirks)
+            key = (symbol, quirks, kind, conn.flavour if kind == "binary" else "")
+            frame = frames.get(key)
+            if frame is None:
+                frame = frames[key] = self.depth_frame(
+                    conn, depth_fields(snap, quirks, self.clock_offset), kind
+                )
+            conn.send(frame)
 
     def _heartbeat_loop(self) -> None:
         beat = encode_frame(b"H", {})
