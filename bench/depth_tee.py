@@ -12,10 +12,8 @@ of the runs. Not in it: the md library's receive and parse, libzmq's I/O thread.
 
 from __future__ import annotations
 
-import argparse
 import ctypes
 import os
-import random
 import statistics
 import tempfile
 import time
@@ -23,17 +21,16 @@ import time
 import zmq
 
 from aggregation.cleanse import Cleanser
+from bench.depth_records import depth_records, futures, size_arguments
 from gateways.depthtee.build import main as build_tee
 from gateways.depthtee.layout import record_struct, to_struct
 from gateways.depthtee.tee import handler_module
 from gateways.kinds import kind_class
 from gateways.kinds.base import Sender, TickEmitter
-from gateways.loopback.front import Quirks, depth_fields
-from gateways.simexchange import ContractSim, contract_universe
 
 
 def run(contracts: int, rounds: int, addr: str) -> float:
-    products = [p for p in contract_universe(contracts * 2 + 40) if p.exchange != "SSE"][:contracts]
+    products = futures(contracts)
     specs = [{"symbol": p.symbol, "exchange": p.exchange, "name": p.name} for p in products]
     ctx: zmq.Context[zmq.Socket[bytes]] = zmq.Context()
     pull = ctx.socket(zmq.PULL)
@@ -43,14 +40,10 @@ def run(contracts: int, rounds: int, addr: str) -> float:
     kind = kind_class("ctp")({"account": "bench", "settings": {}, "contracts": specs}, emitter)
     tee = handler_module("ctp").DepthTee(kind.fast_path)  # type: ignore[attr-defined]
     layout = record_struct("ctp")
-    rng = random.Random(1)
-    sims = [ContractSim(p, rng) for p in products]
-    start = time.time_ns() - rounds * 500_000_000
     raws = []
-    for r in range(rounds):
-        for sim in sims:
-            record = to_struct(layout, depth_fields(sim.step(start + r * 500_000_000), Quirks(), 0.0))
-            raws.append(ctypes.string_at(ctypes.addressof(record), ctypes.sizeof(record)))
+    for fields in depth_records(products, rounds):
+        record = to_struct(layout, fields)
+        raws.append(ctypes.string_at(ctypes.addressof(record), ctypes.sizeof(record)))
     feed = tee.feed
     for raw in raws[:contracts]:  # the first round: caches, sockets
         feed(raw)
@@ -65,11 +58,7 @@ def run(contracts: int, rounds: int, addr: str) -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--contracts", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = size_arguments(__doc__.split("\n")[0])
     # The kind's own tee stays out: this feeds the handler directly, no md library behind it.
     os.environ["MDHUB_DEPTH_TEE"] = "0"
     build_tee()

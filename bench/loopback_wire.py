@@ -15,19 +15,16 @@ parse or copy; no wrapper, no Python), median of the runs.
 
 from __future__ import annotations
 
-import argparse
 import os
-import random
 import socket
 import statistics
 import subprocess
-import time
 from pathlib import Path
 
+from bench.depth_records import depth_records, futures, size_arguments
 from gateways.loopback.build import FLAVOURS, PROJECT_DIR
 from gateways.loopback.build import main as build_loopback
-from gateways.loopback.front import Quirks, binary_frame, depth_fields, encode_frame
-from gateways.simexchange import ContractSim, contract_universe
+from gateways.loopback.front import binary_frame, encode_frame
 
 SOURCE = Path(__file__).with_name("loopback_wire_spi.cpp")
 BINARY = PROJECT_DIR / "run" / "bench" / "loopback_wire_spi"
@@ -58,16 +55,6 @@ def build_harness() -> Path:
     return BINARY
 
 
-def records(contracts: int, rounds: int) -> list[dict[str, object]]:
-    products = [p for p in contract_universe(contracts * 2 + 40) if p.exchange != "SSE"][:contracts]
-    rng = random.Random(1)
-    sims = [ContractSim(p, rng) for p in products]
-    start = time.time_ns() - rounds * 500_000_000
-    return [
-        depth_fields(sim.step(start + r * 500_000_000), Quirks(), 0.0) for r in range(rounds) for sim in sims
-    ]
-
-
 def deliver(harness: Path, frames: list[bytes], records: int) -> list[str]:
     """Greet the library in ``harness``, write ``frames`` at once, and return what it prints
     once ``records`` depth records are in."""
@@ -93,14 +80,10 @@ def run(harness: Path, frames: list[bytes]) -> tuple[float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--contracts", type=int, default=300)
-    parser.add_argument("--rounds", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=3)
-    args = parser.parse_args()
+    args = size_arguments(__doc__.split("\n")[0])
     build_loopback()
     harness = build_harness()
-    batch = records(args.contracts, args.rounds)
+    batch = depth_records(futures(args.contracts), args.rounds)
     encodings = {
         "text": [encode_frame(b"D", r) for r in batch],
         "binary": [binary_frame(r, "ctp") for r in batch],

@@ -6,20 +6,25 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import queue
 import subprocess
 import sys
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import msgpack
+import pytest
 import zmq
 
 from aggregation.hub import TickHub
+from aggregation.wire import KIND_LOG, KIND_TICK, pack, split_tick_frame, unpack
+from gateways.depthtee.build import main as build_tee
 from gateways.loopback.build import main as build_loopback
 from gateways.loopback.front import send_control
 from gateways.manager import ProcessManager
@@ -34,6 +39,9 @@ CONTRACTS = [
 ]
 SSE = next(f"{c['symbol']}.SSE" for c in CONTRACTS if c["exchange"] == "SSE")
 FUTURES = [f"{c['symbol']}.{c['exchange']}" for c in CONTRACTS if c["exchange"] != "SSE"]
+SSE_ALL = [f"{c['symbol']}.SSE" for c in CONTRACTS if c["exchange"] == "SSE"]
+# (receive ns, account, topic, key, body) of one tick frame a worker pushed.
+Tick = tuple[int, str, bytes, bytes, bytes]
 
 
 class LoopbackWorld:
@@ -98,6 +106,39 @@ class LoopbackWorld:
                 proc.wait()
 
 
+def worker_spec(
+    world: LoopbackWorld,
+    account: str,
+    gateway_type: str,
+    ingest: str,
+    control: str,
+    subscriptions: list[str],
+    password: str,
+    **settings: Any,
+) -> dict[str, Any]:
+    """The spec ``python -m gateways.worker`` reads on stdin, for a login to ``world``'s front."""
+    return {
+        "account": account,
+        "gateway_type": gateway_type,
+        "settings": {
+            "userID": account,
+            "password": password,
+            "brokerID": "9999",
+            "mdAddress": world.md_address,
+            "loopback": True,
+            **settings,
+        },
+        "ingest": ingest,
+        "control": control,
+        "workdir": str(world.tmp / "flows" / account),
+        "subscriptions": subscriptions,
+        "contracts": CONTRACTS,
+        "calendar": None,
+        "max_skew": 60,
+        "log_level": "INFO",
+    }
+
+
 def broker_spec(
     world: LoopbackWorld,
     hub: InProcessHub,
@@ -106,26 +147,119 @@ def broker_spec(
     subscriptions: list[str] | None = None,
     **settings: Any,
 ) -> dict[str, Any]:
-    return {
-        "account": account,
-        "gateway_type": gateway_type,
-        "settings": {
-            "userID": account,
-            "password": "pw-loop-secret",
-            "brokerID": "9999",
-            "mdAddress": world.md_address,
-            "loopback": True,
-            **settings,
-        },
-        "ingest": hub.ingest_addr,
-        "control": hub.control_addr,
-        "workdir": str(world.tmp / "flows" / account),
-        "subscriptions": subscriptions if subscriptions is not None else FUTURES,
-        "contracts": CONTRACTS,
-        "calendar": None,
-        "max_skew": 60,
-        "log_level": "INFO",
-    }
+    return worker_spec(
+        world,
+        account,
+        gateway_type,
+        hub.ingest_addr,
+        hub.control_addr,
+        subscriptions if subscriptions is not None else FUTURES,
+        "pw-loop-secret",
+        **settings,
+    )
+
+
+class LoopbackWorkers:
+    """Real worker processes (``python -m gateways.worker``), one per account, logged in to one
+    loopback front and pushing to one PULL socket here; a PUB here is their control socket.
+    ``accounts`` maps each account to its flavour (``ctp`` subscribes to ``FUTURES``, ``sopt``
+    to ``SSE_ALL``) and the environment switches it runs with."""
+
+    # The depth paths' switches: a worker gets only those its test names, not the caller's.
+    SWITCHES = ("MDHUB_DEPTH_TEE", "MDHUB_VNPY_TICKS")
+
+    def __init__(
+        self, world: LoopbackWorld, tmp: Path, accounts: dict[str, tuple[str, dict[str, str]]], password: str
+    ) -> None:
+        self.ctx: zmq.Context[Any] = zmq.Context()
+        self.ingest = f"ipc://{tmp}/ingest.ipc"
+        self.control = f"ipc://{tmp}/control.ipc"
+        self.pull = self.ctx.socket(zmq.PULL)
+        self.pull.bind(self.ingest)
+        self.pub = self.ctx.socket(zmq.PUB)
+        self.pub.bind(self.control)
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.logs: dict[str, list[str]] = defaultdict(list)
+        clean = {k: v for k, v in os.environ.items() if k not in self.SWITCHES}
+        for account, (flavour, env) in accounts.items():
+            subscriptions = FUTURES if flavour == "ctp" else SSE_ALL
+            spec = worker_spec(world, account, flavour, self.ingest, self.control, subscriptions, password)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "gateways.worker"],
+                cwd=PROJECT,
+                env=clean | env,
+                stdin=subprocess.PIPE,
+                stdout=(tmp / f"{account}.log").open("wb"),
+                stderr=subprocess.STDOUT,
+            )
+            assert proc.stdin is not None
+            proc.stdin.write(json.dumps(spec).encode())
+            proc.stdin.close()
+            self.procs[account] = proc
+
+    def read(self, seconds: float) -> list[Tick]:
+        """The ticks of the next ``seconds``; logs are kept in ``self.logs``."""
+        out = []
+        end = time.monotonic() + seconds
+        while (left := end - time.monotonic()) > 0:
+            if not self.pull.poll(int(left * 1000) + 1):
+                continue
+            parts = self.pull.recv_multipart()
+            if parts[0][:1] == KIND_TICK:
+                account, topic, key, body = split_tick_frame(parts[0])
+                out.append((time.time_ns(), account.decode(), topic, key, body))
+            elif parts[0] == KIND_LOG:
+                self.logs[parts[1].decode()].append(unpack(parts[2])["msg"])
+        return out
+
+    def command(self, account: str, **command: Any) -> None:
+        self.pub.send_multipart([account.encode(), pack(command)])
+
+    def wait_logged_in(self, world: LoopbackWorld, timeout: float = 60.0) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            connections = world.control(cmd="status")["connections"]
+            ready = {c["user"] for c in connections if c["logged_in"] and c["subscribed"]}
+            if ready >= set(self.procs):
+                return
+            self.read(0.3)  # the wait drains what the first workers in already push
+        pytest.fail(f"workers not logged in: {world.control(cmd='status')}")
+
+    def stop(self) -> None:
+        for proc in self.procs.values():
+            proc.terminate()
+        for proc in self.procs.values():
+            try:
+                proc.wait(5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        self.ctx.destroy(linger=0)
+
+
+@contextmanager
+def workers_on_loopback(
+    tmp: Path,
+    accounts: dict[str, tuple[str, dict[str, str]]],
+    password: str,
+    prepare: Callable[[LoopbackWorld], None] | None = None,
+) -> Iterator[tuple[LoopbackWorld, LoopbackWorkers]]:
+    """A loopback front (4 snapshots/s a contract, no replay) and ``accounts`` logged in to it;
+    ``prepare`` sets the front up before any worker starts (per-user quirks)."""
+    build_tee()  # idempotent: builds the loopback libraries too when they are not yet
+    world = LoopbackWorld(tmp, rate=4.0, quirks={"replay": False})
+    world.start()
+    try:
+        if prepare is not None:
+            prepare(world)
+        workers = LoopbackWorkers(world, tmp, accounts, password)
+        try:
+            workers.wait_logged_in(world)
+            yield world, workers
+        finally:
+            workers.stop()
+    finally:
+        world.stop()
 
 
 class _ListHandler(logging.Handler):

@@ -10,7 +10,6 @@ CZCE dates as each exchange fills them or not, CZCE whole seconds or not.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
@@ -23,15 +22,12 @@ from typing import Any
 
 import msgpack
 import pytest
-import zmq
 
-from aggregation.wire import KIND_LOG, KIND_TICK, pack, split_tick_frame, unpack
 from gateways.depthtee.build import main as build_tee
 from gateways.depthtee.build import tee_library_path
 from gateways.loopback.preload import mapped_libraries
-from tests.loopback_helpers import CONTRACTS, FUTURES, PROJECT, LoopbackWorld
+from tests.loopback_helpers import PROJECT, LoopbackWorkers, LoopbackWorld, Tick, workers_on_loopback
 
-SSE_ALL = [f"{c['symbol']}.SSE" for c in CONTRACTS if c["exchange"] == "SSE"]
 PATHS = {
     "tee": {"MDHUB_DEPTH_TEE": "1"},
     "dict": {"MDHUB_DEPTH_TEE": "0"},
@@ -47,114 +43,16 @@ PHASE_S = 2.6
 SETTLE_S = 0.7  # after a quirk switch: records built before it are still on their way
 
 
-class Workers:
-    """Six workers (three paths × two flavours) pushing to one PULL socket of this test."""
-
-    def __init__(self, world: LoopbackWorld, tmp: Path) -> None:
-        self.ctx: zmq.Context[Any] = zmq.Context()
-        self.ingest = f"ipc://{tmp}/ingest.ipc"
-        self.control = f"ipc://{tmp}/control.ipc"
-        self.pull = self.ctx.socket(zmq.PULL)
-        self.pull.bind(self.ingest)
-        self.pub = self.ctx.socket(zmq.PUB)
-        self.pub.bind(self.control)
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.logs: dict[str, list[str]] = defaultdict(list)
-        for flavour in ("ctp", "sopt"):
-            for path, env in PATHS.items():
-                account = f"{flavour}-{path}"
-                spec = {
-                    "account": account,
-                    "gateway_type": flavour,
-                    "settings": {
-                        "userID": account,
-                        "password": "pw-tee-test",
-                        "brokerID": "9999",
-                        "mdAddress": world.md_address,
-                        "loopback": True,
-                    },
-                    "ingest": self.ingest,
-                    "control": self.control,
-                    "workdir": str(tmp / "flows" / account),
-                    "subscriptions": FUTURES if flavour == "ctp" else SSE_ALL,
-                    "contracts": CONTRACTS,
-                    "calendar": None,
-                    "max_skew": 60,
-                    "log_level": "INFO",
-                }
-                clean = {
-                    k: v for k, v in os.environ.items() if k not in ("MDHUB_DEPTH_TEE", "MDHUB_VNPY_TICKS")
-                }
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "gateways.worker"],
-                    cwd=PROJECT,
-                    env=clean | env,
-                    stdin=subprocess.PIPE,
-                    stdout=(tmp / f"{account}.log").open("wb"),
-                    stderr=subprocess.STDOUT,
-                )
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(spec).encode())
-                proc.stdin.close()
-                self.procs[account] = proc
-
-    def read(self, seconds: float) -> list[tuple[int, str, bytes, bytes, bytes]]:
-        """(receive ns, account, topic, key, body) of the ticks in the next ``seconds``; logs
-        are kept in ``self.logs``."""
-        out = []
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if not self.pull.poll(int(left * 1000) + 1):
-                continue
-            parts = self.pull.recv_multipart()
-            if parts[0][:1] == KIND_TICK:
-                account, topic, key, body = split_tick_frame(parts[0])
-                out.append((time.time_ns(), account.decode(), topic, key, body))
-            elif parts[0] == KIND_LOG:
-                self.logs[parts[1].decode()].append(unpack(parts[2])["msg"])
-        return out
-
-    def command(self, account: str, **command: Any) -> None:
-        self.pub.send_multipart([account.encode(), pack(command)])
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.ctx.destroy(linger=0)
-
-
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LoopbackWorld, Workers]]:
-    build_tee()  # idempotent: a no-op once ./dev setup has built it
-    tmp = tmp_path_factory.mktemp("tee")
-    world = LoopbackWorld(tmp, rate=4.0, quirks={"replay": False})
-    world.start()
-    workers = Workers(world, tmp)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            connections = world.control(cmd="status")["connections"]
-            ready = {c["user"] for c in connections if c["logged_in"] and c["subscribed"]}
-            if ready >= set(workers.procs):
-                break
-            workers.read(0.3)
-        else:
-            pytest.fail(f"workers not logged in: {world.control(cmd='status')}")
-        yield world, workers
-    finally:
-        workers.stop()
-        world.stop()
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LoopbackWorld, LoopbackWorkers]]:
+    accounts = {
+        f"{flavour}-{path}": (flavour, env) for flavour in ("ctp", "sopt") for path, env in PATHS.items()
+    }
+    with workers_on_loopback(tmp_path_factory.mktemp("tee"), accounts, "pw-tee-test") as world_and_workers:
+        yield world_and_workers
 
 
-def by_record(
-    ticks: list[tuple[int, str, bytes, bytes, bytes]], account: str
-) -> dict[tuple[bytes, bytes], Any]:
+def by_record(ticks: list[Tick], account: str) -> dict[tuple[bytes, bytes], Any]:
     """One account's frames by (topic, exchange time): the same record on every path."""
     return {(topic, key[:8]): (key, body) for _, who, topic, key, body in ticks if who == account}
 
@@ -178,7 +76,7 @@ def assert_same(ticks: list[Any], flavour: str, phase: dict[str, Any]) -> int:
 
 
 def test_tee_frames_are_the_dict_paths_and_vnpys_for_every_front_quirk(
-    running: tuple[LoopbackWorld, Workers],
+    running: tuple[LoopbackWorld, LoopbackWorkers],
 ) -> None:
     world, workers = running
     counts: dict[str, int] = defaultdict(int)
@@ -209,7 +107,7 @@ def test_tee_frames_are_the_dict_paths_and_vnpys_for_every_front_quirk(
 
 
 def test_the_tee_took_the_records_and_the_other_paths_did_not_load_it(
-    running: tuple[LoopbackWorld, Workers],
+    running: tuple[LoopbackWorld, LoopbackWorkers],
 ) -> None:
     _, workers = running
     for account in workers.procs:

@@ -11,7 +11,6 @@ records are the front's own for the same snapshot.
 from __future__ import annotations
 
 import ctypes
-import json
 import os
 import random
 import subprocess
@@ -20,15 +19,12 @@ import time
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import msgpack
 import pytest
-import zmq
 
 from aggregation.exchange_time import CHINA_TZ
-from aggregation.wire import KIND_TICK, split_tick_frame
 from bench.loopback_wire import build_harness, deliver
 from gateways.depthtee.build import main as build_tee
 from gateways.depthtee.layout import record_struct, to_struct
@@ -36,10 +32,14 @@ from gateways.loopback.burst import MarketContent, build_binary_round, depth_tem
 from gateways.loopback.depth_struct import packer
 from gateways.loopback.front import DEPTH_FRAME_ENV, Quirks, binary_frame, depth_fields
 from gateways.simexchange import PRODUCTS, ContractSim, contract_universe
-from tests.loopback_helpers import CONTRACTS, FUTURES, PROJECT, LoopbackWorld
-from tests.test_depth_tee_equivalence import PHASES, SETTLE_S, SSE_ALL, by_record
+from tests.loopback_helpers import PROJECT, LoopbackWorkers, LoopbackWorld, workers_on_loopback
+from tests.test_depth_tee_equivalence import PHASES, SETTLE_S, by_record
 
 FRAMES = ("text", "binary")
+# One worker per flavour and frame, on the default depth path (the tee, as workers run).
+ACCOUNTS: dict[str, tuple[str, dict[str, str]]] = {
+    f"{flavour}-{frame}": (flavour, {}) for flavour in ("ctp", "sopt") for frame in FRAMES
+}
 PHASE_S = 2.2
 QUIRK_SETS = [
     Quirks(),
@@ -108,108 +108,29 @@ def test_a_binary_burst_record_is_the_front_s_binary_record_for_the_same_snapsho
     assert batch.offsets[-1] == len(batch.data)
 
 
-class FrameWorkers:
-    """Four workers (two frames × two flavours), depth tee on, pushing to one PULL here."""
+def set_frames(world: LoopbackWorld) -> None:
+    for account in ACCOUNTS:
+        assert world.control(cmd="quirks", user=account, set={"depth_frame": frame_of(account)})["ok"]
 
-    def __init__(self, world: LoopbackWorld, tmp: Path) -> None:
-        self.ctx: zmq.Context[Any] = zmq.Context()
-        ingest = f"ipc://{tmp}/ingest.ipc"
-        self.pull = self.ctx.socket(zmq.PULL)
-        self.pull.bind(ingest)
-        self.pub = self.ctx.socket(zmq.PUB)
-        self.pub.bind(f"ipc://{tmp}/control.ipc")
-        self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        env = {k: v for k, v in os.environ.items() if k not in ("MDHUB_DEPTH_TEE", "MDHUB_VNPY_TICKS")}
-        for flavour in ("ctp", "sopt"):
-            for frame in FRAMES:
-                account = f"{flavour}-{frame}"
-                assert world.control(cmd="quirks", user=account, set={"depth_frame": frame})["ok"]
-                spec = {
-                    "account": account,
-                    "gateway_type": flavour,
-                    "settings": {
-                        "userID": account,
-                        "password": "pw-wire-test",
-                        "brokerID": "9999",
-                        "mdAddress": world.md_address,
-                        "loopback": True,
-                    },
-                    "ingest": ingest,
-                    "control": f"ipc://{tmp}/control.ipc",
-                    "workdir": str(tmp / "flows" / account),
-                    "subscriptions": FUTURES if flavour == "ctp" else SSE_ALL,
-                    "contracts": CONTRACTS,
-                    "calendar": None,
-                    "max_skew": 60,
-                    "log_level": "INFO",
-                }
-                proc = subprocess.Popen(
-                    [sys.executable, "-m", "gateways.worker"],
-                    cwd=PROJECT,
-                    env=env,
-                    stdin=subprocess.PIPE,
-                    stdout=(tmp / f"{account}.log").open("wb"),
-                    stderr=subprocess.STDOUT,
-                )
-                assert proc.stdin is not None
-                proc.stdin.write(json.dumps(spec).encode())
-                proc.stdin.close()
-                self.procs[account] = proc
 
-    def read(self, seconds: float) -> list[tuple[int, str, bytes, bytes, bytes]]:
-        out = []
-        end = time.monotonic() + seconds
-        while (left := end - time.monotonic()) > 0:
-            if not self.pull.poll(int(left * 1000) + 1):
-                continue
-            parts = self.pull.recv_multipart()
-            if parts[0][:1] == KIND_TICK:
-                account, topic, key, body = split_tick_frame(parts[0])
-                out.append((time.time_ns(), account.decode(), topic, key, body))
-        return out
-
-    def stop(self) -> None:
-        for proc in self.procs.values():
-            proc.terminate()
-        for proc in self.procs.values():
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        self.ctx.destroy(linger=0)
+def frame_of(account: str) -> str:
+    return account.split("-")[1]
 
 
 @pytest.fixture(scope="module")
-def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LoopbackWorld, FrameWorkers]]:
-    build_tee()  # idempotent: builds the loopback libraries too when they are not yet
+def running(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LoopbackWorld, LoopbackWorkers]]:
     tmp = tmp_path_factory.mktemp("wire")
-    world = LoopbackWorld(tmp, rate=4.0, quirks={"replay": False})
-    world.start()
-    workers = FrameWorkers(world, tmp)
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            connections = world.control(cmd="status")["connections"]
-            ready = {c["user"] for c in connections if c["logged_in"] and c["subscribed"]}
-            if ready >= set(workers.procs):
-                break
-            workers.read(0.3)
-        else:
-            pytest.fail(f"workers not logged in: {world.control(cmd='status')}")
-        yield world, workers
-    finally:
-        workers.stop()
-        world.stop()
+    with workers_on_loopback(tmp, ACCOUNTS, "pw-wire-test", prepare=set_frames) as world_and_workers:
+        yield world_and_workers
 
 
 def test_binary_and_text_records_give_the_same_ingest_frames_for_every_front_quirk(
-    running: tuple[LoopbackWorld, FrameWorkers],
+    running: tuple[LoopbackWorld, LoopbackWorkers],
 ) -> None:
     world, workers = running
     # Each connection gets the frame it was set to (the libraries read both).
     frames = {c["user"]: c["depth_frame"] for c in world.control(cmd="status")["connections"]}
-    assert frames == {account: account.split("-")[1] for account in workers.procs}, frames
+    assert frames == {account: frame_of(account) for account in workers.procs}, frames
     counts: dict[str, int] = defaultdict(int)
     exchanges: set[str] = set()
     for phase in PHASES:
