@@ -132,3 +132,20 @@ def scan(data: bytes) -> Scan:
             break
         good_end = offset + HEADER.size + len(body)
     return Scan(records, good_end, len(data))
+
+
+def next_record_start(data: bytes | mmap.mmap, start: int = 0, stop: int | None = None) -> int | None:
+    """The first offset in ``[start, stop)`` (``stop``: the end of ``data``) where a whole
+    record begins, one ``iter_bodies`` would yield (its length in range, its CRC right), or
+    None. A reader that finds a corrupt record with whole ones after it resumes there; a
+    record running past the end of ``data`` is not whole, so a torn tail is never found."""
+    size = len(data)
+    last = size - HEADER.size if stop is None else min(size - HEADER.size, stop - 1)
+    unpack = HEADER.unpack_from
+    for at in range(start, last + 1):
+        # The length alone rejects nearly every offset: only a plausible one costs a CRC.
+        length = unpack(data, at)[0]
+        if 0 < length <= MAX_RECORD and at + HEADER.size + length <= size:
+            for _ in iter_bodies(data, at):
+                return at
+    return None

@@ -126,6 +126,9 @@ class TapeInput:
                 "bad": s.bad,
                 "files": s.files,
                 "torn_left": s.torn_left,
+                "resyncs": s.resyncs,
+                "corrupt_skipped_bytes": s.corrupt_skipped_bytes,
+                "rewound": s.rewound,
             },
         }
 

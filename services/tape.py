@@ -25,14 +25,23 @@ whole record, so the bytes after it may change under a reader that kept them.
   old day when the hub has not yet opened today's file); it waits while there is none.
   It moves on to a newer file once the current one is read to its end, after one last read
   (the hub's writer opens the next day's file only after its last write to this one).
+* A corrupt record (a wrong CRC or a length no record has) with whole records after it is
+  not a tail being written: the follower waits at it for ``resync_grace`` (or until the file
+  has grown past it by more than a whole record can be), then resumes at the next offset
+  where a whole record begins (``journal_format.next_record_start``), counts the bytes it
+  skipped and logs a WARNING. A torn tail has no whole record after it and is waited on as
+  before. A hub restarted after that cuts the file back at the corrupt record and appends
+  there (``aggregation.journal``): the follower sees a whole record appear where the corrupt
+  one was and goes back to read the new run from there.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import struct
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -43,19 +52,37 @@ import msgpack
 from aggregation.client import Subscription
 from aggregation.exchange_time import CHINA_TZ
 from aggregation.journal_day import NIGHT_STARTS
-from aggregation.journal_format import EPOCH, HEADER, HOLE, SUFFIX, TICK, decode, iter_bodies, tick_payload
+from aggregation.journal_format import (
+    EPOCH,
+    HEADER,
+    HOLE,
+    MAX_RECORD,
+    SUFFIX,
+    TICK,
+    decode,
+    iter_bodies,
+    next_record_start,
+    tick_payload,
+)
 
 # Bytes read at most per call: ~5 000 ticks of ~840 bytes, the runner's batch. A whole
 # record (< MAX_RECORD, 1 MB) always fits.
 CHUNK = 4 << 20
 # How often to look for the next day's file (a listdir) while the current one has no news.
 ROLL_CHECK_INTERVAL = 1.0
+# How long to wait at a record that is not whole, with whole ones after it, before skipping
+# it: the writer finishes a record within one write, so one not whole after this is corrupt.
+RESYNC_GRACE = 5.0
+# No record is longer: a record start this far behind the end of the file that is still not
+# whole is corrupt, not being written.
+WHOLE_RECORD = HEADER.size + MAX_RECORD
 START = "start"
 END = "end"
 TAPE_FROM = (START, END)
 TICK_PREFIX = b"tick."
 
 _unpackb = msgpack.unpackb
+log = logging.getLogger("mdhub.services")
 
 
 def earliest_trading_day(wall_ns: int) -> date:
@@ -87,6 +114,9 @@ class TapeStats:
     bad: int = 0  # whole records (right CRC) that did not decode: counted, skipped
     files: int = 0  # day files opened
     torn_left: int = 0  # bytes left unread at the end of a file rolled away from
+    resyncs: int = 0  # corrupt records with whole ones after them, skipped
+    corrupt_skipped_bytes: int = 0  # bytes skipped at those
+    rewound: int = 0  # times a restarted hub cut the file back at a skipped record: read again from there
 
 
 class TapeFollower:
@@ -101,6 +131,8 @@ class TapeFollower:
         clock: Any = time.time_ns,
         chunk: int = CHUNK,
         roll_check: float = ROLL_CHECK_INTERVAL,
+        resync_grace: float = RESYNC_GRACE,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         if start not in TAPE_FROM:
             raise ValueError(f"unknown tape start {start!r}: choose {' or '.join(TAPE_FROM)}")
@@ -110,6 +142,8 @@ class TapeFollower:
         self.clock = clock
         self.chunk = chunk
         self.roll_check = roll_check
+        self.resync_grace = resync_grace
+        self.monotonic = monotonic
         self.stats = TapeStats()
         self.path: Path | None = None
         self.day: date | None = None
@@ -119,6 +153,15 @@ class TapeFollower:
         self._wanted: dict[bytes, bool] = {}
         self._roll_at = 0.0
         self.behind = False
+        self._forget_corrupt()
+
+    def _forget_corrupt(self) -> None:
+        self._stuck_at = -1  # the offset of the record we wait at that is not whole
+        self._stuck_since = 0.0
+        self._scanned_to = 0  # from there, the offsets before this are no record's start
+        self._scanned_size = -1  # the file's size when a scan to its end last found none
+        # The first record skipped in this file: where a restarted hub cuts the file.
+        self._cut_at = -1
 
     @property
     def connected(self) -> bool:
@@ -162,16 +205,18 @@ class TapeFollower:
         self.offset = 0
         self.size = os.fstat(self._fd).st_size
         self.stats.files += 1
+        self._forget_corrupt()
         if at_end:
-            # From the end: skip the whole records there now (a torn tail is read again).
+            # From the end: skip the whole records there now (a torn tail is read again), and
+            # a corrupt one with whole ones after it, as they too were there before.
             while True:
                 data = os.pread(self._fd, self.chunk, self.offset)
                 end = self.offset
                 for at, body in iter_bodies(data):
                     end = self.offset + at + HEADER.size + len(body)
-                if end == self.offset:
+                if end == self.offset and not (data and self._resync(at_once=True)):
                     break
-                self.offset = end
+                self.offset = max(end, self.offset)
 
     def close(self) -> None:
         if self._fd >= 0:
@@ -200,14 +245,28 @@ class TapeFollower:
             # The writer opens the next day's file only after its last write to this one:
             # one more read takes what it wrote since ours; what is left then is a torn
             # tail nobody will finish.
-            ticks = self._read_chunk()
-            if ticks or self.behind:
+            before = self.offset
+            # The writer is done with this file: a corrupt record in it is skipped at once.
+            ticks = self._read_chunk(at_once=True)
+            if ticks or self.behind or self.offset != before:
+                self._roll_at = 0.0
                 return ticks  # the roll waits for the next read
             self.stats.torn_left += self.size - self.offset
         self._open(newer, at_end=first and self.from_end)
         return self._read_chunk()
 
-    def _read_chunk(self) -> list[dict[str, Any]]:
+    def _read_chunk(self, *, at_once: bool = False) -> list[dict[str, Any]]:
+        ticks, end, left = self._take()
+        if end == 0 and (self._rewound() or (left and self._resync(at_once=at_once))):
+            ticks, _, _ = self._take()
+        elif left and not self.behind:
+            # Stopped short of the end: the grace for what stopped it runs from this read.
+            self._stuck_here(self.monotonic())
+        return ticks
+
+    def _take(self) -> tuple[list[dict[str, Any]], int, int]:
+        """Decode the whole records from ``offset``: the wanted ticks, the bytes taken, and
+        the bytes read after them (a partial or corrupt record)."""
         data = os.pread(self._fd, self.chunk, self.offset)
         self.size = self.offset + len(data)
         stats = self.stats
@@ -239,6 +298,81 @@ class TapeFollower:
                 stats.bad += 1
         self.offset += end
         # A full chunk: more whole records are waiting (a catch-up). Otherwise what is left
-        # after ``end`` is a partial record the writer is finishing (or a torn one).
+        # after ``end`` is a partial record the writer is finishing (or a torn one, or a
+        # corrupt one: ``_resync``).
         self.behind = len(data) == self.chunk and end > 0
-        return out
+        return out, end, len(data) - end
+
+    # -- corrupt records ---------------------------------------------------------------------
+
+    def _resync(self, *, at_once: bool) -> bool:
+        """At a record that is not whole: move ``offset`` to the next whole record when this
+        one is corrupt (it has waited ``resync_grace``, the file has grown past it by more
+        than a whole record, or ``at_once``) and there is one; whether it moved."""
+        now = self.monotonic()
+        self._stuck_here(now)
+        size = os.fstat(self._fd).st_size
+        waiting = not at_once and now - self._stuck_since <= self.resync_grace
+        if (waiting and size - self.offset <= WHOLE_RECORD) or size == self._scanned_size:
+            return False  # a tail being written, or nothing new since a scan to the end found none
+        # One window a call: a long run of garbage is scanned over several reads, not in one.
+        window = os.pread(self._fd, self.chunk + WHOLE_RECORD, self._scanned_to)
+        to_end = len(window) < self.chunk + WHOLE_RECORD
+        found = next_record_start(window, 0, None if to_end else self.chunk)
+        if found is None:
+            if to_end:
+                # Offsets within a whole record of the end may yet start one (a tail being
+                # written): scanned again once the file grows.
+                self._scanned_size = self._scanned_to + len(window)
+                self._scanned_to += max(0, len(window) - WHOLE_RECORD)
+            else:
+                self._scanned_to += self.chunk
+            return False
+        start = self._scanned_to + found
+        skipped = start - self.offset
+        self.stats.resyncs += 1
+        self.stats.corrupt_skipped_bytes += skipped
+        log.warning(
+            "tape %s: a corrupt record at offset %d with whole records after it: skipped %d bytes, "
+            "reading on from offset %d",
+            self.path,
+            self.offset,
+            skipped,
+            start,
+        )
+        if self._cut_at < 0:
+            self._cut_at = self.offset
+        self.offset = start
+        self._stuck_at = -1
+        return True
+
+    def _stuck_here(self, now: float) -> None:
+        if self._stuck_at != self.offset:
+            self._stuck_at, self._stuck_since, self._scanned_to = self.offset, now, self.offset + 1
+            self._scanned_size = -1
+
+    def _rewound(self) -> bool:
+        """Whether a whole record now begins at the first record skipped in this file: a
+        restarted hub cut the file back there and appends from there (the records after it
+        that were read are gone), so ``offset`` goes back to it."""
+        at = self._cut_at
+        if at < 0:
+            return False
+        head = os.pread(self._fd, HEADER.size, at)
+        if len(head) < HEADER.size:
+            return False
+        length = HEADER.unpack(head)[0]
+        if not 0 < length <= MAX_RECORD:
+            return False
+        if next(iter_bodies(head + os.pread(self._fd, length, at + HEADER.size)), None) is None:
+            return False
+        log.warning(
+            "tape %s: cut back to offset %d (a hub restarted after the corrupt record there): "
+            "reading again from there",
+            self.path,
+            at,
+        )
+        self.stats.rewound += 1
+        self.offset = at
+        self._forget_corrupt()
+        return True
