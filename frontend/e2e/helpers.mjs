@@ -94,12 +94,13 @@ export async function axeViolations(page) {
   // A modal that has just closed leaves the page aria-hidden until its exit animation ends
   // (Radix hides the rest of the page while it is open): on a loaded machine axe can run in
   // between and see a hidden page with focusable content. With no dialog open, wait for
-  // those marks to go first; if they stay, axe reports it.
+  // those marks to go first; if they stay, axe reports it. A closing dialog is still in the
+  // DOM during that animation, with data-state="closed": only an open one counts.
   await page
     .waitForFunction(
       () =>
-        document.querySelector('[role="dialog"], [role="alertdialog"]') !== null ||
-        document.querySelector('[data-aria-hidden="true"]') === null,
+        document.querySelector('[role="dialog"][data-state="open"], [role="alertdialog"][data-state="open"]') !==
+          null || document.querySelector('[data-aria-hidden="true"]') === null,
       null,
       { timeout: 5000 },
     )
