@@ -24,9 +24,11 @@ What it guarantees, per hub and topic (docs/wire-protocol.md):
   going live; a hub that restarted (a new ``epoch``) is asked for what followed the last
   tick of its previous run, so a restart costs no ticks the journal holds.
 * **Gaps** that could not be filled are counted (``gaps``) and reported to ``on_gap``.
-* **Reconnects by itself**: ZeroMQ reconnects TCP on its own; heartbeats find a dead peer; after
-  every reconnect the client takes a new snapshot (it catches up on the last values); a hub
-  that restarted (a new ``epoch``; a hub without epochs: its ``seq`` starts again at 1) is
+* **Reconnects by itself**: ZeroMQ reconnects TCP on its own; heartbeats find a dead peer; a
+  refused CURVE handshake (a key the hub has not loaded yet), after which libzmq gives up, is
+  tried again with a backoff up to 5 s (``aggregation.handshake_retry``); after every
+  reconnect the client takes a new snapshot (it catches up on the last values); a hub that
+  restarted (a new ``epoch``; a hub without epochs: its ``seq`` starts again at 1) is
   followed, not mistaken for old data.
 * **Several hubs**: their streams are merged and the copies of one exchange snapshot are
   delivered once, first arrival wins (``aggregation.dedup``), keyed by content because each
@@ -59,6 +61,7 @@ from aggregation.conflation_client import ConflatedReader
 from aggregation.curve import CurveKeys, make_client
 from aggregation.dedup import FirstArrival
 from aggregation.exchange_time import CHINA_TZ
+from aggregation.handshake_retry import REFUSED_EVENTS, RETRY_MAX_S, Redial, describe
 
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData
@@ -266,6 +269,12 @@ class _Hub:
     # Topics filled from seq 1 on first sight, of which only ticks after resume_since_ns count.
     since_topics: set[bytes] = field(default_factory=set)
     resuming: int = 0
+    recovery_monitor: zmq.Socket[bytes] | None = None
+    # Per monitor socket (the SUB's, the recovery DEALER's): its socket, dialled again after a
+    # refused handshake.
+    redials: dict[zmq.Socket[bytes], Redial] = field(default_factory=dict)
+    # In a streak of refusals: warned once, until a handshake passes.
+    refused: bool = False
 
 
 class HubClient[T]:
@@ -295,7 +304,8 @@ class HubClient[T]:
     snapshot already covers), ``restarts`` (a hub's seq started again), ``snapshots``,
     ``snapshot_ticks``, ``snapshot_timeouts``, ``bad`` (undecodable messages),
     ``recovered`` (ticks delivered from a journal), ``fill_requests``, ``fill_failures``
-    (requests that got an error or no answer: their range is reported as a gap).
+    (requests that got an error or no answer: their range is reported as a gap),
+    ``handshake_retries`` (sockets dialled again after the hub refused their handshake).
     """
 
     @overload
@@ -428,6 +438,7 @@ class HubClient[T]:
         self.recovered = 0
         self.fill_requests = 0
         self.fill_failures = 0
+        self.handshake_retries = 0
 
         self._hubs: list[_Hub] = []
         # conflate_ms: rounds of each contract's newest value from the hubs' conflation
@@ -503,7 +514,7 @@ class HubClient[T]:
     def stats(self) -> dict[str, int]:
         names = ("received", "delivered", "duplicates", "late", "gaps", "stale_dropped", "restarts")
         more = ("snapshots", "snapshot_ticks", "snapshot_timeouts", "snapshot_refusals", "bad")
-        recovery = ("recovered", "fill_requests", "fill_failures")
+        recovery = ("recovered", "fill_requests", "fill_failures", "handshake_retries")
         counts = {name: getattr(self, name) for name in names + more + recovery}
         if self._conflated is not None:
             reader = self._conflated
@@ -530,6 +541,9 @@ class HubClient[T]:
             if hub.snap is not None:
                 hub.snap.dealer.close(linger=0)
             if hub.recovery is not None:
+                if hub.recovery_monitor is not None:
+                    hub.recovery.disable_monitor()
+                    hub.recovery_monitor.close(linger=0)
                 hub.recovery.close(linger=0)
             hub.sub.disable_monitor()
             hub.monitor.close(linger=0)
@@ -558,12 +572,14 @@ class HubClient[T]:
         sub.setsockopt(zmq.HEARTBEAT_TIMEOUT, HEARTBEAT_TIMEOUT_MS)
         # Asks the hub to drop this connection too when our heartbeats stop.
         sub.setsockopt(zmq.HEARTBEAT_TTL, HEARTBEAT_TIMEOUT_MS)
-        # The monitor says when the connection is up (time to take a snapshot) or lost.
+        # The monitor says when the connection is up (time to take a snapshot), lost, or
+        # refused in its handshake (libzmq does not dial again then: we do).
         monitor: zmq.Socket[bytes] = sub.get_monitor_socket(
-            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED
+            zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_DISCONNECTED | REFUSED_EVENTS
         )
         hub = _Hub(address, sub, monitor, address.pub)
         self._hubs.append(hub)  # from now on close() closes its sockets
+        hub.redials[monitor] = Redial(sub, address.pub)
         for prefix in self.subscription.prefixes:
             sub.setsockopt(zmq.SUBSCRIBE, prefix)
         sub.connect(address.pub)
@@ -579,6 +595,13 @@ class HubClient[T]:
             dealer.connect(address.recovery)
             hub.recovery = dealer
             self._poller.register(dealer, zmq.POLLIN)
+            if address.server_key:
+                # Refused along with the SUB while the hub has not loaded our key, and made
+                # once: it must be dialled again too.
+                watch = dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | REFUSED_EVENTS)
+                hub.recovery_monitor = watch
+                hub.redials[watch] = Redial(dealer, address.recovery)
+                self._poller.register(watch, zmq.POLLIN)
             resume = self._resume_at.get(address.pub, {})
             hub.seqs.update((topic, _Last(epoch, seq, 0)) for topic, (epoch, seq) in resume.items())
             if hub.seqs or self.resume_since_ns is not None:
@@ -608,12 +631,16 @@ class HubClient[T]:
                 until = min(until, hub.snap.deadline)
             for request in hub.requests.values():
                 until = min(until, request.deadline)
+            for redial in hub.redials.values():
+                until = min(until, redial.due)
         timeout_ms = None if until == math.inf else max(0, math.ceil((until - now) * 1000))
         events = dict(self._poller.poll(timeout_ms))
         # Connection events first: a new connection must pause its SUB before it is read.
         for hub in self._hubs:
             if hub.monitor in events:
                 self._on_monitor(hub)
+            if hub.recovery_monitor is not None and hub.recovery_monitor in events:
+                self._on_recovery_monitor(hub, hub.recovery_monitor)
         for hub in self._hubs:
             if hub.snap is not None and hub.snap.dealer in events:
                 self._on_snapshot_reply(hub)
@@ -630,6 +657,9 @@ class HubClient[T]:
                 self._request_failed(hub, request, f"no answer within {self.fill_timeout:.1f} s")
             if hub.snapshot_wanted:
                 self._start_snapshot(hub)
+            for redial in hub.redials.values():
+                if redial.redial(now):
+                    self.handshake_retries += 1
 
     def _on_monitor(self, hub: _Hub) -> None:
         while True:
@@ -640,6 +670,8 @@ class HubClient[T]:
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 log.info("connected to hub %s", hub.label)
                 hub.connected = True
+                # Before a resume's requests go out: a refused recovery DEALER is dialled now.
+                self._accepted(hub, hub.monitor)
                 if hub.resume_wanted:
                     # The SUB is subscribed and connected: every tick published after the
                     # journal is read reaches its queue, which waits (paused) meanwhile.
@@ -656,9 +688,46 @@ class HubClient[T]:
                     self._pause(hub)
                     hub.snapshot_wanted = True
                 hub.ever_connected = True
+            elif event["event"] & REFUSED_EVENTS:
+                self._refused(hub, hub.monitor, event["event"], event["value"])
             elif event["event"] == zmq.EVENT_DISCONNECTED:
-                log.warning("lost the connection to hub %s; ZeroMQ reconnects by itself", hub.label)
+                # Not after a refused handshake: that connection was never up.
+                if hub.connected:
+                    log.warning("lost the connection to hub %s; ZeroMQ reconnects by itself", hub.label)
                 hub.connected = False
+
+    def _on_recovery_monitor(self, hub: _Hub, monitor: zmq.Socket[bytes]) -> None:
+        while True:
+            try:
+                event = parse_monitor_message(monitor.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                self._accepted(hub, monitor)
+            elif event["event"] & REFUSED_EVENTS:
+                self._refused(hub, monitor, event["event"], event["value"])
+
+    def _refused(self, hub: _Hub, monitor: zmq.Socket[bytes], event: int, value: int) -> None:
+        hub.redials[monitor].refused(time.monotonic())
+        if not hub.refused:
+            hub.refused = True
+            log.warning(
+                "hub %s refused this client's handshake (%s); trying again, every %.0f s at most",
+                hub.label,
+                describe(event, value),
+                RETRY_MAX_S,
+            )
+
+    def _accepted(self, hub: _Hub, monitor: zmq.Socket[bytes]) -> None:
+        hub.redials[monitor].accepted()
+        if not hub.refused:
+            return
+        hub.refused = False
+        log.info("hub %s accepted this client's handshake after refusing it", hub.label)
+        # Our key passes now: the hub's other refused socket need not wait out its backoff.
+        for redial in hub.redials.values():
+            if redial.redial(time.monotonic(), early=True):
+                self.handshake_retries += 1
 
     def _pause(self, hub: _Hub) -> None:
         if not hub.paused:
@@ -699,6 +768,8 @@ class HubClient[T]:
         assert hub.address.snapshot is not None
         if hub.snap is not None:
             self._drop_snapshot(hub)
+        # Not dialled again after a refused handshake: it is made once the SUB's handshake
+        # passed (our key is loaded); a revocation in between ends in the snapshot timeout.
         dealer: zmq.Socket[bytes] = self._ctx.socket(zmq.DEALER)
         dealer.setsockopt(zmq.LINGER, 0)
         self._secure(dealer, hub.address)
