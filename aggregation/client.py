@@ -521,6 +521,7 @@ class HubClient[T]:
             counts.update(conflated_rounds=reader.rounds, conflation_drops=reader.drops)
             counts["bad"] += reader.bad
             counts["duplicates"] += reader.duplicates
+            counts["handshake_retries"] += reader.handshake_retries
         return counts
 
     def positions(self) -> dict[str, dict[str, tuple[int, int]]]:

@@ -21,6 +21,7 @@ from typing import Any
 
 import msgpack
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 from aggregation import records, wire
 from aggregation.conflation import (
@@ -34,6 +35,7 @@ from aggregation.conflation import (
     ROUND_END,
 )
 from aggregation.curve import CurveKeys, make_client
+from aggregation.handshake_retry import REFUSED_EVENTS, Redial, describe
 
 log = logging.getLogger("mdhub.client")
 
@@ -48,6 +50,11 @@ class _Conflated:
     drops: int = 0  # the hub's count for this connection (cumulative)
     registered: bool = False
     refusal: str = ""
+    # On a CURVE hub: the DEALER's handshake events, and its redial after a refusal (libzmq
+    # gives up on a connection refused in its handshake; aggregation.handshake_retry).
+    monitor: zmq.Socket[bytes] | None = None
+    redial: Redial | None = None
+    handshake_refused: bool = False
 
 
 @dataclass(slots=True)
@@ -64,6 +71,7 @@ class ConflatedReader:
     bad: int = 0
     duplicates: int = 0
     refusals: int = 0
+    handshake_retries: int = 0
     _poller: zmq.Poller = field(default_factory=zmq.Poller)
     _ready: deque[tuple[bytes, dict[str, Any]]] = field(default_factory=deque)
     # Topic → (exchange time, content key) of the newest value delivered.
@@ -86,24 +94,59 @@ class ConflatedReader:
             make_client(dealer, curve, server_key)
         dealer.setsockopt(zmq.RCVHWM, self.rcvhwm)
         dealer.setsockopt(zmq.RECONNECT_IVL, RECONNECT_IVL_MS)
+        hub = _Conflated(endpoint, dealer)
+        if server_key and curve is not None:
+            hub.monitor = dealer.get_monitor_socket(zmq.EVENT_HANDSHAKE_SUCCEEDED | REFUSED_EVENTS)
+            hub.redial = Redial(dealer, endpoint)
+            self._poller.register(hub.monitor, zmq.POLLIN)
         dealer.connect(endpoint)
-        self.hubs.append(_Conflated(endpoint, dealer))
+        self.hubs.append(hub)
         self._poller.register(dealer, zmq.POLLIN)
 
     def recv(self, timeout: float | None) -> tuple[bytes, dict[str, Any]] | None:
         deadline = None if timeout is None else time.monotonic() + timeout
         while not self._ready:
             now = time.monotonic()
+            wait = RENEW_S if deadline is None else max(0.0, min(RENEW_S, deadline - now))
             for hub in self.hubs:
+                if hub.redial is not None:
+                    if hub.redial.redial(now):
+                        self.handshake_retries += 1
+                    wait = min(wait, max(0.0, hub.redial.due - now))
                 if now >= hub.renew_at:
                     self._register(hub, now)
-            wait = RENEW_S if deadline is None else max(0.0, min(RENEW_S, deadline - now))
             for sock, _ in self._poller.poll(int(wait * 1000) + 1):
-                hub = next(h for h in self.hubs if h.dealer is sock)
-                self._drain(hub)
+                for hub in self.hubs:
+                    if hub.dealer is sock:
+                        self._drain(hub)
+                    elif hub.monitor is sock:
+                        self._on_monitor(hub)
             if not self._ready and deadline is not None and time.monotonic() >= deadline:
                 return None
         return self._ready.popleft()
+
+    def _on_monitor(self, hub: _Conflated) -> None:
+        assert hub.monitor is not None and hub.redial is not None
+        while True:
+            try:
+                event = parse_monitor_message(hub.monitor.recv_multipart(zmq.NOBLOCK))
+            except zmq.Again:
+                return
+            if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                hub.redial.accepted()
+                if hub.handshake_refused:
+                    hub.handshake_refused = False
+                    log.info("hub %s accepted the conflated reader's handshake after refusing it", hub.label)
+                    hub.renew_at = 0.0  # what was queued went with the refused connection
+            elif event["event"] & REFUSED_EVENTS:
+                hub.redial.refused(time.monotonic())
+                if not hub.handshake_refused:
+                    hub.handshake_refused = True
+                    log.warning(
+                        "hub %s refused the conflated reader's handshake (%s); trying again",
+                        hub.label,
+                        describe(event["event"], event["value"]),
+                    )
 
     def _register(self, hub: _Conflated, now: float) -> None:
         # Sent whether or not the connection is up yet: the DEALER queues it; after a
@@ -162,6 +205,9 @@ class ConflatedReader:
         for hub in self.hubs:
             with contextlib.suppress(zmq.ZMQError):
                 hub.dealer.send(REQ_BYE, zmq.NOBLOCK)
+            if hub.monitor is not None:
+                hub.dealer.disable_monitor()
+                hub.monitor.close(linger=0)
             hub.dealer.close(linger=200)  # time for the BYE to leave
         self.hubs.clear()
 

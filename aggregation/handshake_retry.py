@@ -9,7 +9,7 @@ dial again (tested; no new socket needed), and the socket keeps its options, CUR
 and subscriptions (a SUB sends them to each new connection). A key that is never allowed
 costs one attempt per ``RETRY_MAX_S``.
 
-pyzmq only, no Django import: ``aggregation.client`` uses it.
+pyzmq only, no Django import: ``aggregation.client`` and ``aggregation.conflation_client`` use it.
 """
 
 from __future__ import annotations

@@ -62,6 +62,19 @@ def test_a_client_refused_before_its_key_is_loaded_reads_once_it_is(
     assert ALL_KEYS.public not in caplog.text and ALL_KEYS.secret not in caplog.text
 
 
+def test_a_conflated_reader_refused_before_its_key_is_loaded_reads_once_it_is(rb_only: SecureHub) -> None:
+    with HubClient(rb_only.address, ["rb"], curve=ALL_KEYS, conflate_ms=100) as client:
+        wait_for(lambda: rb_only.access.policy.stats.refused_connections >= 1, timeout=5.0)
+        assert client.recv(0.5) is None
+
+        rb_only.access.update([RB, ALL])
+        tick = client.recv(5.0)
+        assert tick is not None, f"no conflated round within 5 s of the key being allowed: {client.stats()}"
+        assert tick["symbol"] == "rb2601"
+        stats = client.stats()
+    assert stats["handshake_retries"] >= 1 and stats["conflated_rounds"] >= 1
+
+
 def test_a_key_never_allowed_retries_at_a_bounded_rate_beside_a_served_client(
     rb_only: SecureHub, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -49,16 +49,6 @@ const skip = skipReason(
     (existsSync(PYTHON) ? null : `no Python at ${PYTHON} (set MDHUB_PYTHON)`),
 );
 
-/**
- * The hub learns a new key from clients.changed within a second (docs/access.md). A reader
- * that connects before then is refused at ZAP, and libzmq does not retry a connection
- * refused in the handshake. HubClient dials again by itself; its conflated reader does not
- * yet: connect that one once the hub knows the key.
- */
-function hubKnowsTheKey() {
-  return new Promise((resolve) => setTimeout(resolve, 2000));
-}
-
 /** A real stream client reading the hub as `secret`'s owner; resolves once it has ticks. */
 function startReader(secret, args = []) {
   const child = spawn(PYTHON, [path.join(here, "stream_reader.py"), ...args], {
@@ -166,7 +156,6 @@ describe("the Clients page against the live hub with CURVE", { skip: skip ?? fal
   test("the connected list shows a real reader and a conflated one, live", async () => {
     const made = await apiFromPage(page, "POST", "/api/stream-clients", { name: screen, prefixes: ["tick."] });
     assert.equal(made.status, 201, JSON.stringify(made.body));
-    await hubKnowsTheKey();
     readers.push(startReader(made.body.secret_key, ["--conflate-ms", "250"]));
     await waitForTicks(readers[1], screen);
 
