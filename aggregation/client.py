@@ -54,14 +54,13 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, overload
 
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from aggregation import records, wire
 from aggregation.conflation_client import ConflatedReader
 from aggregation.curve import CurveKeys, make_client
 from aggregation.dedup import FirstArrival
 from aggregation.exchange_time import CHINA_TZ
-from aggregation.handshake_retry import REFUSED_EVENTS, RETRY_MAX_S, Redial, describe
+from aggregation.handshake_retry import REFUSED_EVENTS, RETRY_MAX_S, Redial, describe, monitor_events
 
 if TYPE_CHECKING:
     from vnpy.trader.object import TickData
@@ -663,11 +662,7 @@ class HubClient[T]:
                     self.handshake_retries += 1
 
     def _on_monitor(self, hub: _Hub) -> None:
-        while True:
-            try:
-                event = parse_monitor_message(hub.monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
+        for event in monitor_events(hub.monitor):
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 log.info("connected to hub %s", hub.label)
                 hub.connected = True
@@ -698,11 +693,7 @@ class HubClient[T]:
                 hub.connected = False
 
     def _on_recovery_monitor(self, hub: _Hub, monitor: zmq.Socket[bytes]) -> None:
-        while True:
-            try:
-                event = parse_monitor_message(monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
+        for event in monitor_events(monitor):
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 self._accepted(hub, monitor)
             elif event["event"] & REFUSED_EVENTS:

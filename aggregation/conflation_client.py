@@ -21,7 +21,6 @@ from typing import Any
 
 import msgpack
 import zmq
-from zmq.utils.monitor import parse_monitor_message
 
 from aggregation import records, wire
 from aggregation.conflation import (
@@ -35,7 +34,7 @@ from aggregation.conflation import (
     ROUND_END,
 )
 from aggregation.curve import CurveKeys, make_client
-from aggregation.handshake_retry import REFUSED_EVENTS, Redial, describe
+from aggregation.handshake_retry import REFUSED_EVENTS, Redial, describe, monitor_events
 
 log = logging.getLogger("mdhub.client")
 
@@ -127,11 +126,7 @@ class ConflatedReader:
 
     def _on_monitor(self, hub: _Conflated) -> None:
         assert hub.monitor is not None and hub.redial is not None
-        while True:
-            try:
-                event = parse_monitor_message(hub.monitor.recv_multipart(zmq.NOBLOCK))
-            except zmq.Again:
-                return
+        for event in monitor_events(hub.monitor):
             if event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
                 hub.redial.accepted()
                 if hub.handshake_refused:

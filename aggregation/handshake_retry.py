@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import math
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import zmq
+from zmq.utils.monitor import parse_monitor_message
 
 # The monitor events after which libzmq gives up on the connection. Not
 # EVENT_HANDSHAKE_FAILED_NO_DETAIL: that one is a connection lost mid-handshake, which
@@ -63,6 +65,16 @@ class Redial:
             self.sock.disconnect(self.endpoint)
         self.sock.connect(self.endpoint)
         return True
+
+
+def monitor_events(monitor: zmq.Socket[Any]) -> Iterator[Mapping[str, Any]]:
+    """The events queued on a socket's monitor, parsed, without waiting."""
+    while True:
+        try:
+            frames = monitor.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        yield parse_monitor_message(frames)
 
 
 def describe(event: int, value: int) -> str:
